@@ -1,0 +1,42 @@
+"""``ragtune eval …``: evaluation commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ragtune.cli.render import console, print_json, progress_bar
+
+app = typer.Typer(help="Evaluate retrieval and answers on your own eval sets.", no_args_is_help=True)
+
+
+@app.command("retrieval")
+def retrieval(
+    corpus: Path = typer.Option(..., "--corpus", help="corpus .jsonl (or a folder) to index in a temporary home"),
+    qa: Path = typer.Option(..., "--qa", help="QA .jsonl with gold_doc_ids"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+) -> None:
+    """Recall@1/5/10, MRR, nDCG@10 and p50 latency for bm25, dense and hybrid search."""
+    from ragtune.evaluate.retrieval import evaluate_retrieval
+
+    with progress_bar(not as_json) as bar:
+        result = evaluate_retrieval(
+            corpus, qa,
+            on_ingest_progress=lambda p: bar("Indexing corpus" if p.phase == "index" else "Reading corpus",
+                                             p.done, p.total),
+            on_query=lambda done, total: bar("Searching", done, total),
+        )
+    data = result.to_json()
+    if as_json:
+        print_json(data)
+        return
+    table = Table(title=f"Retrieval on {result.evaluated} questions ({result.skipped_no_gold} without gold skipped)")
+    metrics = ["recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "p50_ms"]
+    table.add_column("mode")
+    for m in metrics:
+        table.add_column(m, justify="right")
+    for mode, scores in data["modes"].items():
+        table.add_row(mode, *(f"{scores[m]:.3f}" if m != "p50_ms" else f"{scores[m]:.1f}" for m in metrics))
+    console.print(table)

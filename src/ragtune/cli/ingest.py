@@ -1,0 +1,84 @@
+"""``ragtune ingest`` and ``ragtune sync``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from ragtune.cli.render import console, err_console, print_json, progress_bar
+from ragtune.cli.state import state
+from ragtune.errors import InputError
+from ragtune.ingest.pipeline import IngestReport, Progress
+
+_PHASES = {"scan": "Checking for changes", "index": "Parsing, chunking, embedding"}
+
+
+def _groups(value: str | None) -> list[str]:
+    groups = [g.strip() for g in (value or "").split(",") if g.strip()]
+    for g in groups:
+        if not g.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise InputError(f"--groups: group {g!r} may only hold letters, digits, '-', '_' and '.'")
+    return groups
+
+
+def _finish(report: IngestReport, as_json: bool) -> None:
+    for failure in report.failed:
+        err_console.print(f"ragtune: warning: {failure.message}", markup=False, highlight=False, soft_wrap=True)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        table = Table(show_header=True, header_style="bold")
+        for name in ("added", "updated", "removed", "unchanged", "failed", "chunks", "seconds"):
+            table.add_column(name, justify="right")
+        table.add_row(str(report.added), str(report.updated), str(report.removed), str(report.unchanged),
+                      str(len(report.failed)), str(report.chunks), f"{report.seconds:.1f}")
+        console.print(table)
+    nothing_ok = not (report.added or report.updated or report.unchanged or report.removed)
+    if report.failed and nothing_ok:
+        raise typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def ingest(
+        paths: List[Path] = typer.Argument(..., help="files, folders (recursive) or corpus .jsonl files"),
+        groups: Optional[str] = typer.Option(None, "--groups", help="comma-separated access groups for these docs"),
+        as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    ) -> None:
+        """Add new documents and re-index changed ones; unchanged ones are skipped by content hash."""
+        index = state.index()
+        with progress_bar(not as_json) as bar:
+            report = index.ingest(paths, groups=_groups(groups),
+                                  on_progress=lambda p: bar(_PHASES[p.phase], p.done, p.total))
+        _finish(report, as_json)
+
+    @app.command()
+    def sync(
+        directory: Path = typer.Argument(..., help="the folder the index should mirror"),
+        groups: Optional[str] = typer.Option(None, "--groups", help="comma-separated access groups for these docs"),
+        as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    ) -> None:
+        """Make the index mirror DIRECTORY: add new files, re-index changed ones, remove deleted ones."""
+        index = state.index()
+        with progress_bar(not as_json) as bar:
+            report = index.sync(directory, groups=_groups(groups),
+                                on_progress=lambda p: bar(_PHASES[p.phase], p.done, p.total))
+        _finish(report, as_json)
+
+    @app.command()
+    def status(as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout")) -> None:
+        """Show what the index holds."""
+        info = state.index().status()
+        if as_json:
+            print_json(info.to_json())
+            return
+        table = Table(show_header=False)
+        for key, value in info.to_json().items():
+            table.add_row(key, str(value))
+        console.print(table)
+
+
+__all__ = ["register", "Progress"]

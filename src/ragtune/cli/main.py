@@ -1,0 +1,67 @@
+"""The ``ragtune`` command: parsing and printing only; every command calls the Python API.
+
+Exit codes: 0 success, 2 user error (one line on stderr, no traceback), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ragtune.cli import eval as eval_cmd
+from ragtune.cli import ingest as ingest_cmd
+from ragtune.cli import search as search_cmd
+from ragtune.cli.render import err_console
+from ragtune.cli.state import state
+from ragtune.errors import RagtuneError
+
+app = typer.Typer(
+    name="ragtune",
+    help="Decide between, and run, retrieval-augmented generation and fine-tuning — locally.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(
+    home: Optional[Path] = typer.Option(
+        None, "--home", help="ragtune home folder (default: $RAGTUNE_HOME or ./.ragtune)", envvar="RAGTUNE_HOME"
+    ),
+) -> None:
+    state.home = home
+
+
+ingest_cmd.register(app)
+search_cmd.register(app)
+app.add_typer(eval_cmd.app, name="eval")
+
+
+def run() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        app()
+    except RagtuneError as exc:
+        err_console.print(f"ragtune: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("ragtune: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 — the last line of defence: report, don't dump a traceback
+        if os.environ.get("RAGTUNE_DEBUG"):
+            raise
+        err_console.print(
+            f"ragtune: internal error: {type(exc).__name__}: {exc} (set RAGTUNE_DEBUG=1 for a traceback)",
+            markup=False, highlight=False, soft_wrap=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run()

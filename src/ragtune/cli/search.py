@@ -1,0 +1,55 @@
+"""``ragtune search``."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ragtune.cli.render import console, print_json
+from ragtune.cli.state import state
+from ragtune.retrieve.filters import Filters
+from ragtune.retrieve.searcher import hit_to_json, validate_query
+
+SNIPPET_CHARS = 160
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def search(
+        query: str = typer.Argument(..., help="what to look for"),
+        mode: str = typer.Option("hybrid", "--mode", help="hybrid | bm25 | dense"),
+        k: int = typer.Option(10, "-k", "--top-k", help="how many results"),
+        path_prefix: Optional[str] = typer.Option(None, "--path", help="only documents whose source path starts so"),
+        where: Optional[List[str]] = typer.Option(None, "--where", help="metadata filter key=value (repeatable)"),
+        as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    ) -> None:
+        """Search the index; every hit carries its document id and character span."""
+        validate_query(query, mode, k)  # fail on bad input before loading any model
+        filters = Filters.parse(path_prefix, where)
+        result = state.index().search(query, mode=mode, k=k, filters=filters)  # type: ignore[arg-type]
+        if as_json:
+            print_json({
+                "query": query, "mode": mode, "k": k, "store_version": result.store_version,
+                "timings_ms": {name: round(ms, 2) for name, ms in result.timings_ms.items()},
+                "results": [hit_to_json(hit) for hit in result.hits],
+            })
+            return
+        if not result.hits:
+            console.print("No results.")
+            return
+        table = Table(show_header=True, header_style="bold", show_lines=True)
+        for name, justify in (("#", "right"), ("score", "right"), ("source span", "left"), ("text", "left")):
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for rank, hit in enumerate(result.hits, start=1):
+            c = hit.chunk
+            where_text = Text(f"{c.doc_id} [{c.start}:{c.end}]")
+            if c.heading_path:
+                where_text.append("\n" + " › ".join(c.heading_path), style="dim")
+            breakdown = " ".join(f"{name}={value:.3f}" for name, value in hit.scores.items() if name != "rrf")
+            snippet = " ".join(c.text.split())
+            snippet = snippet if len(snippet) <= SNIPPET_CHARS else snippet[: SNIPPET_CHARS - 1] + "…"
+            table.add_row(str(rank), Text(f"{hit.score:.4f}\n{breakdown}"), where_text, Text(snippet))
+        console.print(table)

@@ -1,0 +1,19 @@
+"""Global options shared by every command (set by the top-level callback)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class CliState:
+    home: Path | None = None
+
+    def index(self):
+        from ragtune.index import Index
+
+        return Index(self.home)
+
+
+state = CliState()

@@ -1,0 +1,80 @@
+"""Validated settings. Each dataclass checks itself on construction so a bad value fails early, by name."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ragtune.errors import ConfigError
+
+DEFAULT_HOME = Path(".ragtune")
+
+
+def resolve_home(home: str | Path | None = None) -> Path:
+    """The ragtune home: an explicit argument, else ``$RAGTUNE_HOME``, else ``./.ragtune``."""
+    chosen = home if home is not None else os.environ.get("RAGTUNE_HOME") or DEFAULT_HOME
+    return Path(chosen).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    """How documents are cut into chunks; sizes are counted in the embedder's tokens.
+
+    ``target_tokens`` is the most a chunk holds (a single sentence longer than that is cut at word boundaries);
+    ``overlap_tokens`` is how much of the previous chunk's tail a size-split chunk repeats; a heading starts a new
+    chunk once the current one holds at least ``min_tokens``.
+    """
+
+    target_tokens: int = 200
+    overlap_tokens: int = 32
+    min_tokens: int = 48
+
+    def __post_init__(self) -> None:
+        if self.target_tokens < 16:
+            raise ConfigError(f"chunking target_tokens={self.target_tokens}: must be at least 16")
+        if not 0 <= self.overlap_tokens < self.target_tokens // 2:
+            raise ConfigError(
+                f"chunking overlap_tokens={self.overlap_tokens}: must be >= 0 and below half of "
+                f"target_tokens ({self.target_tokens})"
+            )
+        if not 0 <= self.min_tokens <= self.target_tokens:
+            raise ConfigError(f"chunking min_tokens={self.min_tokens}: must be between 0 and target_tokens")
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Query-time settings.
+
+    ``candidates`` is how deep each retriever's list goes before fusion; ``rrf_k`` is the reciprocal-rank-fusion
+    constant (Cormack et al. 2009 use 60); above ``exact_max_chunks`` chunks the store's ANN and full-text indexes
+    are used instead of exact in-memory search.
+    """
+
+    candidates: int = 100
+    rrf_k: int = 60
+    exact_max_chunks: int = 100_000
+
+    def __post_init__(self) -> None:
+        if self.candidates < 1:
+            raise ConfigError(f"retrieval candidates={self.candidates}: must be >= 1")
+        if self.rrf_k < 0:
+            raise ConfigError(f"retrieval rrf_k={self.rrf_k}: must be >= 0")
+        if self.exact_max_chunks < 0:
+            raise ConfigError(f"retrieval exact_max_chunks={self.exact_max_chunks}: must be >= 0")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an :class:`ragtune.Index` needs to know, with defaults from the environment."""
+
+    home: Path = field(default_factory=resolve_home)
+    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    embedder: str = "default"
+    device: str | None = None
+    embed_batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.embed_batch_size < 1:
+            raise ConfigError(f"embed_batch_size={self.embed_batch_size}: must be >= 1")

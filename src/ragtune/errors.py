@@ -1,0 +1,39 @@
+"""Errors ragtune raises on purpose.
+
+Every error a user can cause is a :class:`RagtuneError`: its message names the file, field or value at fault and
+says what to do. The CLI prints it as one line on stderr and exits with ``exit_code`` (2); anything else is an
+internal error (exit 1).
+"""
+
+from __future__ import annotations
+
+
+class RagtuneError(Exception):
+    """A problem the user can fix; the message says how."""
+
+    exit_code = 2
+
+
+class InputError(RagtuneError):
+    """A path, file, line, field or argument value is not what ragtune expects."""
+
+
+class ParseError(InputError):
+    """A single document could not be read; other documents in the same run still ingest."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class ConfigError(RagtuneError):
+    """A setting (flag, environment variable, config value) is invalid."""
+
+
+class StoreError(RagtuneError):
+    """The index on disk cannot be used as asked (wrong embedder, locked, incompatible schema)."""
+
+
+class ModelError(RagtuneError):
+    """A model could not be found or loaded."""

@@ -1,0 +1,76 @@
+"""Read eval sets (JSONL): QA items ``{"id", "question", "answers", "answerable"?, "gold_doc_ids"?, "context"?}``.
+
+Every problem names the file and line; the whole file is checked before anything runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ragtune.errors import InputError
+
+
+@dataclass(frozen=True)
+class QAItem:
+    item_id: str
+    question: str
+    answers: tuple[str, ...]
+    answerable: bool
+    gold_doc_ids: tuple[str, ...]
+    context: str | None
+    line: int
+
+
+def _string_list(value: object, where: str, field_name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{where}: field '{field_name}' must be a list of strings, got {json.dumps(value)[:60]}")
+    return tuple(value)
+
+
+def read_qa(path: Path) -> list[QAItem]:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file (expected a QA .jsonl)")
+    items: list[QAItem] = []
+    first_line: dict[str, int] = {}
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            where = f"{path}:{number}"
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise InputError(f"{where}: not valid UTF-8") from None
+            if not line:
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(obj, dict):
+                raise InputError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+            item_id = obj.get("id")
+            if isinstance(item_id, int) and not isinstance(item_id, bool):
+                item_id = str(item_id)
+            if not isinstance(item_id, str) or not item_id.strip():
+                raise InputError(f"{where}: missing or empty field 'id'")
+            if item_id in first_line:
+                raise InputError(f"{where}: duplicate id {item_id!r} (first seen on line {first_line[item_id]})")
+            first_line[item_id] = number
+            question = obj.get("question")
+            if not isinstance(question, str) or not question.strip():
+                raise InputError(f"{where}: missing or empty field 'question'")
+            answers = _string_list(obj.get("answers"), where, "answers")
+            answerable = obj.get("answerable", bool(answers))
+            if not isinstance(answerable, bool):
+                raise InputError(f"{where}: field 'answerable' must be true or false")
+            context = obj.get("context")
+            if context is not None and not isinstance(context, str):
+                raise InputError(f"{where}: field 'context' must be a string")
+            gold = _string_list(obj.get("gold_doc_ids"), where, "gold_doc_ids")
+            items.append(QAItem(item_id, question, answers, answerable, gold, context, number))
+    if not items:
+        raise InputError(f"{path}: QA file is empty")
+    return items

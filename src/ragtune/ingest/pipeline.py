@@ -1,0 +1,191 @@
+"""Ingest: plan (hash → unchanged / changed), then parse → normalize → chunk → embed → store in batches.
+
+Planning reads raw bytes only, so an unchanged corpus costs a hash per document and no parsing or embedding.
+Changed documents are written in batches; unchanged chunk texts of an updated document reuse their stored
+vectors. ``remove_missing`` (sync) also deletes documents that are no longer among the sources, except ones that
+failed to read this time — a transient read or parse error never deletes indexed content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ragtune.config import Settings
+from ragtune.errors import ParseError
+from ragtune.ingest.chunker import chunk_document
+from ragtune.ingest.normalize import normalize_document
+from ragtune.ingest.planner import plan_sync
+from ragtune.ingest.sources import ExpandedSources, SourceFailure, SourceRef
+from ragtune.models.embedder import Embedder
+from ragtune.retrieve.analyzer import analyze
+from ragtune.store.base import ChunkBatch, DocumentRecord, Store
+from ragtune.store.lance import text_sha
+from ragtune.types import Chunk, Document
+
+# Bump when parsing, normalization or chunking changes output, so every document is re-indexed once.
+PIPELINE_VERSION = 1
+FLUSH_CHUNKS = 512
+
+
+@dataclass(frozen=True)
+class Progress:
+    phase: str  # "scan" | "index"
+    done: int
+    total: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused_vectors: int = 0
+    skipped: int = 0
+    orphans_removed: int = 0
+    failed: list[SourceFailure] = field(default_factory=list)
+    seconds: float = 0.0
+    store_version: int = 0
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+def fingerprint(ref: SourceRef, raw: bytes, settings: Settings, embedder_id: str, groups: Sequence[str]) -> str:
+    """Everything that shapes a document's chunks and vectors; equal fingerprints mean nothing to do."""
+    shape = json.dumps(
+        {
+            "pipeline": PIPELINE_VERSION,
+            "source_path": ref.source_path,
+            "chunking": asdict(settings.chunking),
+            "embedder": embedder_id,
+            "groups": sorted(groups),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(shape.encode() + b"\0" + raw).hexdigest()
+
+
+@dataclass
+class _Pending:
+    documents: list[DocumentRecord] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+
+
+def _prepare(ref: SourceRef, settings: Settings, embedder: Embedder) -> tuple[Document, list[Chunk]]:
+    parsed = ref.parse()
+    fallback = ref.file.name if ref.file is not None else ref.doc_id
+    doc = normalize_document(
+        parsed, doc_id=ref.doc_id, source_path=ref.source_path, metadata=ref.metadata, fallback_title=fallback
+    )
+    if not doc.text:
+        raise ParseError(ref.source_path, "no text content after normalization")
+    return doc, chunk_document(doc, settings.chunking, embedder.count_tokens)
+
+
+def run_ingest(
+    store: Store,
+    embedder: Embedder,
+    sources: ExpandedSources,
+    settings: Settings,
+    *,
+    groups: Sequence[str] = (),
+    remove_missing: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> IngestReport:
+    started = time.perf_counter()
+    report = IngestReport(failed=list(sources.failures), skipped=sources.skipped)
+    existing = store.fingerprints()
+    notify = on_progress or (lambda _p: None)
+
+    incoming: dict[str, str] = {}
+    unreadable: list[str] = []
+    refs: dict[str, SourceRef] = {}
+    for i, ref in enumerate(sources.refs):
+        try:
+            incoming[ref.doc_id] = fingerprint(ref, ref.raw(), settings, embedder.model_id, groups)
+            refs[ref.doc_id] = ref
+        except ParseError as exc:
+            report.failed.append(SourceFailure(exc.source, exc.reason))
+            unreadable.append(ref.doc_id)
+        if i % 256 == 0:
+            notify(Progress("scan", i + 1, len(sources.refs)))
+    notify(Progress("scan", len(sources.refs), len(sources.refs)))
+    plan = plan_sync(existing, incoming, remove_missing=remove_missing, unreadable=unreadable)
+    report.unchanged = len(plan.unchanged)
+    changed = [(refs[doc_id], incoming[doc_id]) for doc_id in plan.to_index]
+
+    pending = _Pending()
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    for done, (ref, fp) in enumerate(changed, start=1):
+        try:
+            doc, chunks = _prepare(ref, settings, embedder)
+        except ParseError as exc:
+            report.failed.append(SourceFailure(exc.source, exc.reason))
+            continue
+        pending.documents.append(
+            DocumentRecord(doc.doc_id, doc.version, fp, doc.source_path, doc.title, doc.text, doc.metadata,
+                           tuple(sorted(groups)), len(chunks), now)
+        )
+        pending.chunks.extend(chunks)
+        if ref.doc_id in existing:
+            report.updated += 1
+        else:
+            report.added += 1
+        if len(pending.chunks) >= FLUSH_CHUNKS:
+            _flush(store, embedder, settings, pending, existing, groups, report)
+            pending = _Pending()
+        notify(Progress("index", done, len(changed)))
+    _flush(store, embedder, settings, pending, existing, groups, report)
+
+    if remove_missing:
+        store.remove_documents(plan.removed)
+        report.removed = len(plan.removed)
+        report.orphans_removed = store.remove_orphan_chunks()
+    store.ensure_indexes(settings.retrieval.exact_max_chunks)
+    report.store_version = store.version()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _flush(
+    store: Store,
+    embedder: Embedder,
+    settings: Settings,
+    pending: _Pending,
+    existing: dict[str, str],
+    groups: Sequence[str],
+    report: IngestReport,
+) -> None:
+    if not pending.documents:
+        return
+    reusable = store.reusable_vectors([d.doc_id for d in pending.documents if d.doc_id in existing])
+    shas = [text_sha(c.text) for c in pending.chunks]
+    missing = [i for i, sha in enumerate(shas) if sha not in reusable]
+    fresh = embedder.embed([pending.chunks[i].text for i in missing], batch_size=settings.embed_batch_size)
+    vectors = np.zeros((len(pending.chunks), embedder.dim), dtype=np.float32)
+    for row, i in enumerate(missing):
+        vectors[i] = fresh[row]
+    for i, sha in enumerate(shas):
+        if sha in reusable:
+            vectors[i] = reusable[sha]
+    terms = [analyze(c.text) for c in pending.chunks]
+    group_map = {d.doc_id: tuple(sorted(groups)) for d in pending.documents}
+    store.replace_documents(pending.documents, ChunkBatch(pending.chunks, vectors, terms, group_map))
+    report.chunks += len(pending.chunks)
+    report.embedded += len(missing)
+    report.reused_vectors += len(pending.chunks) - len(missing)

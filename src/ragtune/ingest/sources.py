@@ -1,0 +1,132 @@
+"""Expand the paths given to ingest/sync into documents with stable ids.
+
+Document ids: a corpus line's ``id``; a file's path relative to the folder given (``guide/intro.md``); a single
+file's name. Hidden files and folders (``.git``, ``.ragtune``) are skipped, as are files of unsupported types
+inside folders. Problems with one file become a per-file failure so the rest still ingest; a path that does not
+exist, an explicitly named unsupported file, or two inputs claiming one id stop the run before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ragtune.errors import InputError, ParseError
+from ragtune.ingest.corpus import CorpusRecord, read_corpus
+from ragtune.ingest.parsers import SUPPORTED_EXTENSIONS, parse_file
+from ragtune.types import Block, ParsedDocument
+
+CORPUS_EXTENSION = ".jsonl"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """One document to ingest: a file to parse, or a corpus record already in memory."""
+
+    doc_id: str
+    source_path: str
+    file: Path | None = None
+    record: CorpusRecord | None = None
+
+    def raw(self) -> bytes:
+        """The content whose hash decides "unchanged"."""
+        if self.record is not None:
+            return self.record.raw
+        assert self.file is not None
+        try:
+            return self.file.read_bytes()
+        except OSError as exc:
+            raise ParseError(self.source_path, f"cannot read file ({exc.strerror})") from exc
+
+    @property
+    def format(self) -> str:
+        return "jsonl" if self.record is not None else (self.file.suffix.lower().lstrip(".") if self.file else "")
+
+    def parse(self) -> ParsedDocument:
+        if self.record is not None:
+            paragraphs = [p for p in self.record.text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+            return ParsedDocument(self.record.title, tuple(Block("paragraph", p) for p in paragraphs))
+        assert self.file is not None
+        return parse_file(self.file)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        if self.record is not None:
+            return dict(self.record.metadata)
+        return {"format": self.format}
+
+
+@dataclass(frozen=True)
+class SourceFailure:
+    source: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return self.reason if self.reason.startswith(self.source) else f"{self.source}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ExpandedSources:
+    refs: list[SourceRef]
+    failures: list[SourceFailure]
+    skipped: int  # files inside folders whose type ragtune does not read
+
+
+def _is_hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _corpus_refs(path: Path, shown: str) -> list[SourceRef]:
+    return [SourceRef(r.doc_id, shown, record=r) for r in read_corpus(path)]
+
+
+def expand_sources(paths: Sequence[Path]) -> ExpandedSources:
+    if not paths:
+        raise InputError("no paths given: name files, folders or corpus .jsonl files to ingest")
+    refs: list[SourceRef] = []
+    failures: list[SourceFailure] = []
+    skipped = 0
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder")
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                relative = file.relative_to(path)
+                if _is_hidden(relative):
+                    continue
+                suffix = file.suffix.lower()
+                shown = str(file)
+                if suffix == CORPUS_EXTENSION:
+                    try:
+                        refs.extend(_corpus_refs(file, shown))
+                    except InputError as exc:
+                        failures.append(SourceFailure(shown, str(exc)))
+                elif suffix in SUPPORTED_EXTENSIONS:
+                    refs.append(SourceRef(relative.as_posix(), shown, file=file))
+                else:
+                    skipped += 1
+        elif path.suffix.lower() == CORPUS_EXTENSION:
+            try:
+                refs.extend(_corpus_refs(path, str(path)))
+            except InputError as exc:
+                failures.append(SourceFailure(str(path), str(exc)))
+        elif path.suffix.lower() in SUPPORTED_EXTENSIONS:
+            refs.append(SourceRef(path.name, str(path), file=path))
+        else:
+            supported = ", ".join(sorted(SUPPORTED_EXTENSIONS | {CORPUS_EXTENSION}))
+            raise InputError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; supported: {supported}")
+    _check_unique(refs)
+    return ExpandedSources(refs, failures, skipped)
+
+
+def _check_unique(refs: list[SourceRef]) -> None:
+    first: dict[str, SourceRef] = {}
+    for ref in refs:
+        other = first.setdefault(ref.doc_id, ref)
+        if other is not ref:
+            raise InputError(
+                f"document id {ref.doc_id!r} comes from both {other.source_path} and {ref.source_path}: "
+                "ingest them separately or rename one"
+            )

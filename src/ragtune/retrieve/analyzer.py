@@ -1,0 +1,43 @@
+"""Text → index terms for BM25: Unicode words, lowercased, accents folded, English stop words removed, Snowball
+stemmed. The same analyzer runs at ingest (terms are stored with each chunk) and at query time, and it mirrors
+the settings of the store's own full-text index (lower case, ASCII folding, English stop words and stemmer), so
+exact and indexed search rank alike.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_MAX_TERM_CHARS = 40
+
+# A common English stop list (function words only); content words, numbers and negations that carry meaning in
+# questions ("not", "no") are kept.
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me more most my myself nor of off on once
+    only or other our ours ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were what when where
+    which while who whom why will with would you your yours yourself yourselves s t""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def analyze(text: str) -> list[str]:
+    """Index terms of ``text`` in order (repeats kept: term frequency matters to BM25)."""
+    words = [w for w in _WORD.findall(_fold(text)) if w not in STOP_WORDS and len(w) <= _MAX_TERM_CHARS]
+    return _stemmer().stemWords(words)

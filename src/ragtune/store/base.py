@@ -1,0 +1,127 @@
+"""The Store protocol: what ingestion and retrieval need from a backend (LanceDB now, PostgreSQL later).
+
+A backend keeps two tables: documents (one row per document version that is live, with its fingerprint and full
+normalized text, so citations can be resolved) and chunks (text, span, terms for BM25, vector). Writes replace
+whole documents; ``replace_documents`` must leave no duplicates even when it is re-run after a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Protocol, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from ragtune.retrieve.filters import Filters
+from ragtune.types import Chunk
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A stored document. ``fingerprint`` decides "unchanged" (raw content + everything that shapes its chunks)."""
+
+    doc_id: str
+    version: str
+    fingerprint: str
+    source_path: str
+    title: str
+    text: str
+    metadata: Mapping[str, str]
+    groups: tuple[str, ...]
+    n_chunks: int
+    indexed_at: str
+
+
+@dataclass(frozen=True)
+class ChunkBatch:
+    """Chunks ready to store: ``vectors[i]`` and ``terms[i]`` belong to ``chunks[i]``."""
+
+    chunks: Sequence[Chunk]
+    vectors: np.ndarray
+    terms: Sequence[Sequence[str]]
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # doc_id -> ACL groups
+
+
+@dataclass(frozen=True)
+class ScoredId:
+    chunk_id: str
+    score: float
+
+
+class Store(Protocol):
+    backend: str
+
+    def fingerprints(self) -> dict[str, str]:
+        """doc_id → fingerprint of every live document."""
+        ...
+
+    def replace_documents(self, documents: Sequence[DocumentRecord], batch: ChunkBatch) -> None:
+        """Make exactly these chunks the live chunks of these documents (idempotent)."""
+        ...
+
+    def remove_documents(self, doc_ids: Sequence[str]) -> None: ...
+
+    def remove_orphan_chunks(self) -> int:
+        """Delete chunks whose document row is missing (left by an interrupted run); returns how many."""
+        ...
+
+    def reusable_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """text sha256 → vector for the current chunks of these documents (so unchanged text is not re-embedded)."""
+        ...
+
+    def version(self) -> int:
+        """The chunk table's version; every write makes a new one and old ones stay readable."""
+        ...
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks)."""
+        ...
+
+    def get_document(self, doc_id: str) -> DocumentRecord | None: ...
+
+    def chunk_columns(self) -> pa.Table:
+        """All chunks with the columns exact in-memory search needs (see ``CHUNK_COLUMNS``)."""
+        ...
+
+    def uses_native_indexes(self) -> bool:
+        """Whether ANN / full-text indexes exist (the table grew past the exact-search limit)."""
+        ...
+
+    def ensure_indexes(self, exact_max_chunks: int) -> None:
+        """Build the ANN and full-text indexes once the table holds more than ``exact_max_chunks`` chunks, and
+        fold new rows into existing indexes."""
+        ...
+
+    def search_lexical(self, query: str, k: int, filters: Filters) -> list[ScoredId]: ...
+
+    def search_dense(self, vector: np.ndarray, k: int, filters: Filters) -> list[ScoredId]: ...
+
+    def chunks_by_id(self, chunk_ids: Sequence[str]) -> pa.Table: ...
+
+    def close(self) -> None: ...
+
+
+# Columns of a chunk row that search results carry (vectors and terms stay in the store).
+RESULT_COLUMNS = (
+    "chunk_id", "doc_id", "doc_version", "ordinal", "text", "start", "end", "heading_path", "source_path",
+    "metadata",
+)
+CHUNK_COLUMNS = RESULT_COLUMNS + ("meta_kv", "groups", "terms", "vector")
+
+
+def chunk_from_row(row: Mapping) -> Chunk:
+    import json
+
+    return Chunk(
+        chunk_id=row["chunk_id"],
+        doc_id=row["doc_id"],
+        doc_version=row["doc_version"],
+        ordinal=int(row["ordinal"]),
+        text=row["text"],
+        start=int(row["start"]),
+        end=int(row["end"]),
+        heading_path=tuple(row["heading_path"] or ()),
+        source_path=row["source_path"],
+        metadata=json.loads(row["metadata"]) if row["metadata"] else {},
+    )

@@ -1,0 +1,307 @@
+"""LanceDB store: two tables under ``RAGTUNE_HOME/lance`` and a small ``ragtune.json`` naming the embedder.
+
+Why the write order is safe to re-run: for a batch of documents we (1) delete every chunk of those doc ids,
+(2) add the new chunks, (3) upsert the document rows. The document row is the commit marker — until it holds the
+new fingerprint, the next ingest treats the document as changed and step (1) clears whatever a crash left. Each
+step touches only the rows of the batch (Lance writes deletion files and new fragments; it does not rewrite the
+table), so the cost of an update scales with the changed documents. Old table versions stay readable (time
+travel), which the audit log relies on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from ragtune.errors import StoreError
+from ragtune.retrieve.analyzer import STOP_WORDS
+from ragtune.retrieve.filters import Filters, metadata_pairs
+from ragtune.store.base import CHUNK_COLUMNS, RESULT_COLUMNS, ChunkBatch, DocumentRecord, ScoredId
+
+SCHEMA_VERSION = 1
+CHUNKS = "chunks"
+DOCUMENTS = "documents"
+# Small batches each add a fragment; compacting past this many keeps scans fast without rewriting big files.
+_MAX_FRAGMENTS = 64
+# Old table versions are what the audit log pins; never let maintenance delete them.
+_KEEP_VERSIONS = timedelta(days=365 * 100)
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in_list(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join(_sql_str(v) for v in values)})"
+
+
+def text_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chunk_schema(dim: int) -> pa.Schema:
+    return pa.schema(
+        [
+            ("chunk_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("doc_version", pa.string()),
+            ("ordinal", pa.int32()),
+            ("text", pa.string()),
+            ("start", pa.int64()),
+            ("end", pa.int64()),
+            ("heading_path", pa.list_(pa.string())),
+            ("source_path", pa.string()),
+            ("metadata", pa.string()),
+            ("meta_kv", pa.list_(pa.string())),
+            ("groups", pa.list_(pa.string())),
+            ("terms", pa.list_(pa.string())),
+            ("text_sha", pa.string()),
+            ("vector", pa.list_(pa.float32(), dim)),
+        ]
+    )
+
+
+DOCUMENT_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("version", pa.string()),
+        ("fingerprint", pa.string()),
+        ("source_path", pa.string()),
+        ("title", pa.string()),
+        ("text", pa.string()),
+        ("metadata", pa.string()),
+        ("groups", pa.list_(pa.string())),
+        ("n_chunks", pa.int32()),
+        ("indexed_at", pa.string()),
+    ]
+)
+
+
+def filters_sql(filters: Filters) -> str | None:
+    clauses = []
+    if filters.path_prefix:
+        clauses.append(f"starts_with(source_path, {_sql_str(filters.path_prefix)})")
+    for pair in metadata_pairs(filters.metadata):
+        clauses.append(f"array_has(meta_kv, {_sql_str(pair)})")
+    return " AND ".join(clauses) or None
+
+
+class LanceStore:
+    """The embedded default backend."""
+
+    backend = "lancedb"
+
+    def __init__(self, root: Path, embedder_id: str, dim: int, consistency_seconds: float = 0.0) -> None:
+        import lancedb
+
+        self.root = root
+        self.dim = dim
+        self.embedder_id = embedder_id
+        root.mkdir(parents=True, exist_ok=True)
+        self._check_manifest(root / "ragtune.json")
+        self._db = lancedb.connect(str(root), read_consistency_interval=timedelta(seconds=consistency_seconds))
+        names = set(self._db.list_tables().tables)
+        self._chunks = (
+            self._db.open_table(CHUNKS) if CHUNKS in names
+            else self._db.create_table(CHUNKS, schema=chunk_schema(dim))
+        )
+        self._documents = (
+            self._db.open_table(DOCUMENTS) if DOCUMENTS in names
+            else self._db.create_table(DOCUMENTS, schema=DOCUMENT_SCHEMA)
+        )
+
+    def _check_manifest(self, path: Path) -> None:
+        wanted = {"schema": SCHEMA_VERSION, "embedder": self.embedder_id, "dim": self.dim}
+        if not path.exists():
+            path.write_text(json.dumps(wanted, indent=2))
+            return
+        try:
+            found = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{path}: unreadable index manifest ({exc}); delete the folder to rebuild") from exc
+        if found.get("schema") != SCHEMA_VERSION:
+            raise StoreError(
+                f"{path}: index schema {found.get('schema')} but this ragtune uses {SCHEMA_VERSION}; "
+                "delete the index folder and ingest again"
+            )
+        if found.get("embedder") != self.embedder_id or found.get("dim") != self.dim:
+            raise StoreError(
+                f"the index in {self.root} was built with embedder {found.get('embedder')!r} "
+                f"({found.get('dim')}-d), not {self.embedder_id!r}: use that embedder or a new --home"
+            )
+
+    # ---- reads -------------------------------------------------------------------------------------------
+    def _scan(self, table, columns: list[str], where: str | None = None) -> pa.Table:
+        return table.to_lance().to_table(columns=columns, filter=where)
+
+    def fingerprints(self) -> dict[str, str]:
+        rows = self._scan(self._documents, ["doc_id", "fingerprint"])
+        return dict(zip(rows["doc_id"].to_pylist(), rows["fingerprint"].to_pylist()))
+
+    def version(self) -> int:
+        return int(self._chunks.version)
+
+    def counts(self) -> tuple[int, int]:
+        return int(self._documents.count_rows()), int(self._chunks.count_rows())
+
+    def get_document(self, doc_id: str) -> DocumentRecord | None:
+        rows = self._scan(self._documents, DOCUMENT_SCHEMA.names, f"doc_id = {_sql_str(doc_id)}").to_pylist()
+        if not rows:
+            return None
+        row = rows[0]
+        return DocumentRecord(
+            doc_id=row["doc_id"], version=row["version"], fingerprint=row["fingerprint"],
+            source_path=row["source_path"], title=row["title"], text=row["text"],
+            metadata=json.loads(row["metadata"] or "{}"), groups=tuple(row["groups"] or ()),
+            n_chunks=row["n_chunks"], indexed_at=row["indexed_at"],
+        )
+
+    def reusable_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not doc_ids:
+            return {}
+        rows = self._scan(self._chunks, ["text_sha", "vector"], _in_list("doc_id", doc_ids))
+        if rows.num_rows == 0:
+            return {}
+        vectors = rows["vector"].combine_chunks().flatten().to_numpy().reshape(-1, self.dim)
+        return dict(zip(rows["text_sha"].to_pylist(), vectors))
+
+    def chunk_columns(self) -> pa.Table:
+        return self._scan(self._chunks, list(CHUNK_COLUMNS))
+
+    def chunks_by_id(self, chunk_ids: Sequence[str]) -> pa.Table:
+        if not chunk_ids:
+            return pa.table({c: [] for c in RESULT_COLUMNS})
+        return self._scan(self._chunks, list(RESULT_COLUMNS), _in_list("chunk_id", chunk_ids))
+
+    # ---- writes ------------------------------------------------------------------------------------------
+    def replace_documents(self, documents: Sequence[DocumentRecord], batch: ChunkBatch) -> None:
+        if not documents:
+            return
+        ids = [d.doc_id for d in documents]
+        self._chunks.delete(_in_list("doc_id", ids))
+        if batch.chunks:
+            self._chunks.add(self._chunk_table(batch))
+        self._documents.merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(
+            self._document_table(documents)
+        )
+
+    def remove_documents(self, doc_ids: Sequence[str]) -> None:
+        if not doc_ids:
+            return
+        for start in range(0, len(doc_ids), 500):
+            part = list(doc_ids[start : start + 500])
+            self._chunks.delete(_in_list("doc_id", part))
+            self._documents.delete(_in_list("doc_id", part))
+
+    def remove_orphan_chunks(self) -> int:
+        live = set(self._scan(self._documents, ["doc_id"])["doc_id"].to_pylist())
+        chunk_docs = set(self._scan(self._chunks, ["doc_id"])["doc_id"].to_pylist())
+        orphans = sorted(chunk_docs - live)
+        if orphans:
+            before = self._chunks.count_rows()
+            for start in range(0, len(orphans), 500):
+                self._chunks.delete(_in_list("doc_id", orphans[start : start + 500]))
+            return before - self._chunks.count_rows()
+        return 0
+
+    def _chunk_table(self, batch: ChunkBatch) -> pa.Table:
+        chunks = batch.chunks
+        vectors = np.ascontiguousarray(batch.vectors, dtype=np.float32)
+        if vectors.shape != (len(chunks), self.dim):
+            raise StoreError(f"expected {len(chunks)} vectors of {self.dim} dims, got {vectors.shape}")
+        columns = {
+            "chunk_id": [c.chunk_id for c in chunks],
+            "doc_id": [c.doc_id for c in chunks],
+            "doc_version": [c.doc_version for c in chunks],
+            "ordinal": [c.ordinal for c in chunks],
+            "text": [c.text for c in chunks],
+            "start": [c.start for c in chunks],
+            "end": [c.end for c in chunks],
+            "heading_path": [list(c.heading_path) for c in chunks],
+            "source_path": [c.source_path for c in chunks],
+            "metadata": [json.dumps(dict(c.metadata), sort_keys=True) for c in chunks],
+            "meta_kv": [metadata_pairs(c.metadata) for c in chunks],
+            "groups": [list(batch.groups.get(c.doc_id, ())) for c in chunks],
+            "terms": [list(t) for t in batch.terms],
+            "text_sha": [text_sha(c.text) for c in chunks],
+        }
+        schema = chunk_schema(self.dim)
+        arrays = [pa.array(columns[name], type=schema.field(name).type) for name in schema.names[:-1]]
+        arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), self.dim))
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    def _document_table(self, documents: Sequence[DocumentRecord]) -> pa.Table:
+        rows = [
+            {
+                "doc_id": d.doc_id, "version": d.version, "fingerprint": d.fingerprint,
+                "source_path": d.source_path, "title": d.title, "text": d.text,
+                "metadata": json.dumps(dict(d.metadata), sort_keys=True), "groups": list(d.groups),
+                "n_chunks": d.n_chunks, "indexed_at": d.indexed_at,
+            }
+            for d in documents
+        ]
+        return pa.Table.from_pylist(rows, schema=DOCUMENT_SCHEMA)
+
+    # ---- indexes -----------------------------------------------------------------------------------------
+    def _index_types(self) -> set[str]:
+        return {str(ix.index_type).upper() for ix in self._chunks.list_indices()}
+
+    def uses_native_indexes(self) -> bool:
+        types = self._index_types()
+        return "FTS" in types and any(t.startswith("IVF") for t in types)
+
+    def ensure_indexes(self, exact_max_chunks: int) -> None:
+        n_chunks = self._chunks.count_rows()
+        types = self._index_types()
+        if types and ("FTS" in types and any(t.startswith("IVF") for t in types)):
+            # Compacts small fragments and folds new rows into both indexes; keeps every old version readable.
+            self._chunks.optimize(cleanup_older_than=_KEEP_VERSIONS)
+            return
+        if len(self._chunks.to_lance().get_fragments()) > _MAX_FRAGMENTS:
+            self._chunks.to_lance().optimize.compact_files()
+        if n_chunks <= exact_max_chunks:
+            return
+        if "FTS" not in types:
+            from lancedb.index import FTS
+
+            self._chunks.create_index(
+                "text",
+                config=FTS(with_position=False, base_tokenizer="simple", language="English", lower_case=True,
+                           stem=True, remove_stop_words=True, ascii_folding=True,
+                           custom_stop_words=sorted(STOP_WORDS)),
+            )
+        if not any(t.startswith("IVF") for t in types):
+            from lancedb.index import IvfHnswSq
+
+            partitions = max(1, int(n_chunks ** 0.5 / 4))
+            self._chunks.create_index("vector", config=IvfHnswSq(distance_type="cosine", num_partitions=partitions))
+
+    def search_lexical(self, query: str, k: int, filters: Filters) -> list[ScoredId]:
+        search = self._chunks.search(query, query_type="fts").select(["chunk_id", "_score"]).limit(k)
+        where = filters_sql(filters)
+        if where:
+            search = search.where(where, prefilter=True)
+        rows = search.to_arrow()
+        return [ScoredId(c, float(s)) for c, s in zip(rows["chunk_id"].to_pylist(), rows["_score"].to_pylist())]
+
+    def search_dense(self, vector: np.ndarray, k: int, filters: Filters) -> list[ScoredId]:
+        search = (
+            self._chunks.search(vector.astype(np.float32), query_type="vector")
+            .distance_type("cosine").select(["chunk_id", "_distance"]).limit(k)
+        )
+        where = filters_sql(filters)
+        if where:
+            search = search.where(where, prefilter=True)
+        rows = search.to_arrow()
+        return [
+            ScoredId(c, 1.0 - float(d)) for c, d in zip(rows["chunk_id"].to_pylist(), rows["_distance"].to_pylist())
+        ]
+
+    def close(self) -> None:
+        self._db = None

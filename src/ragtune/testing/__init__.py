@@ -1,0 +1,5 @@
+"""Test doubles and helpers that ship with ragtune so users' own tests can use them too."""
+
+from ragtune.testing.embedder import FakeEmbedder
+
+__all__ = ["FakeEmbedder"]

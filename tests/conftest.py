@@ -1,0 +1,49 @@
+"""Shared fixtures: a temporary ragtune home, a fast index with the fake embedder, the real embedder (slow)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not DATA.exists():  # CI lays shared/ beside the clone; a developer checkout has it one level up too
+    DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def fake_index(home: Path):
+    from ragtune import Index
+    from ragtune.testing import FakeEmbedder
+
+    return Index(home, embedder=FakeEmbedder())
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from ragtune.models.embedder import load_embedder
+
+    return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (DATA / "squad_dev_corpus.jsonl").exists():
+        pytest.skip(f"shared evaluation data not found at {DATA}")
+    return DATA
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
