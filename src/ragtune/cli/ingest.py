@@ -25,8 +25,10 @@ def _groups(value: str | None) -> list[str]:
 
 
 def _finish(report: IngestReport, as_json: bool) -> None:
+    nothing_ok = not (report.added or report.updated or report.unchanged or report.removed)
+    level = "error" if nothing_ok else "warning"  # a run where every input failed is an error, else a warning
     for failure in report.failed:
-        err_console.print(f"ragtune: warning: {failure.message}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(f"ragtune: {level}: {failure.message}", markup=False, highlight=False, soft_wrap=True)
     if as_json:
         print_json(report.to_json())
     else:
@@ -36,7 +38,6 @@ def _finish(report: IngestReport, as_json: bool) -> None:
         table.add_row(str(report.added), str(report.updated), str(report.removed), str(report.unchanged),
                       str(len(report.failed)), str(report.chunks), f"{report.seconds:.1f}")
         console.print(table)
-    nothing_ok = not (report.added or report.updated or report.unchanged or report.removed)
     if report.failed and nothing_ok:
         raise typer.Exit(2)
 

@@ -1,0 +1,40 @@
+"""Top-k selection and filters."""
+
+import numpy as np
+import pytest
+
+from ragtune.errors import InputError
+from ragtune.retrieve.filters import Filters, metadata_pairs
+from ragtune.retrieve.ranking import cosine_scores, top_k
+
+
+def test_top_k_orders_by_score_and_breaks_ties_by_row():
+    scores = np.array([0.1, 0.9, 0.5, 0.9, 0.0])
+    assert top_k(scores, 3).tolist() == [1, 3, 2]
+    assert top_k(scores, 10).tolist() == [1, 3, 2, 0, 4]
+
+
+def test_top_k_respects_mask_and_positive_only():
+    scores = np.array([0.0, 2.0, 1.0, 3.0])
+    assert top_k(scores, 10, mask=np.array([True, True, True, False])).tolist() == [1, 2, 0]
+    assert top_k(scores, 10, positive_only=True).tolist() == [3, 1, 2]
+    assert top_k(scores, 0).tolist() == [] and top_k(np.array([]), 3).tolist() == []
+
+
+def test_cosine_of_normalized_vectors_is_the_dot_product():
+    vectors = np.array([[1.0, 0.0], [0.6, 0.8]], dtype=np.float32)
+    assert cosine_scores(vectors, np.array([0.6, 0.8])) == pytest.approx([0.6, 1.0])
+
+
+def test_filters_parse_key_value_pairs_and_match_rows():
+    f = Filters.parse("docs/", ["lang=en", "team = core"])
+    assert f.metadata == {"lang": "en", "team": "core"}
+    assert f.matches("docs/a.md", metadata_pairs({"lang": "en", "team": "core", "x": "1"}))
+    assert not f.matches("other/a.md", metadata_pairs({"lang": "en", "team": "core"}))
+    assert not f.matches("docs/a.md", metadata_pairs({"lang": "fr", "team": "core"}))
+    assert Filters().empty
+
+
+def test_a_filter_without_equals_is_a_user_error():
+    with pytest.raises(InputError, match="expected key=value"):
+        Filters.parse(None, ["lang"])
