@@ -1,7 +1,7 @@
 """Helpers shared by the benchmark scripts: machine info, timing, markdown tables, JSON results, test data.
 
-Every script in ``bench/`` prints a markdown table on stdout and writes ``bench/results/<name>.json`` holding the
-arguments, the machine it ran on and the measured numbers, so a result can be traced back to its run.
+Every script in ``bench/`` prints a markdown table on stdout and writes ``bench/results/<name>.json`` holding
+the arguments, the machine it ran on and the measured numbers, so a result can be traced back to its run.
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ import platform
 import random
 import re
 import sys
-import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -31,7 +29,7 @@ DATA_DIR = Path("/work/shared/data")
 SQUAD_CORPUS = DATA_DIR / "squad_dev_corpus.jsonl"
 SQUAD_QA = DATA_DIR / "squad_dev_qa.jsonl"
 
-# ---- machine -----------------------------------------------------------------------------------------------------
+# ---- machine -----------------------------------------------------------------------------------------------
 
 
 def cpu_model() -> str:
@@ -67,26 +65,18 @@ def machine_info() -> dict:
         "sentence_transformers": _version("sentence-transformers"),
         "bm25s": _version("bm25s"),
         "ragtune": _version("ragtune"),
+        "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
     }
 
 
 def machine_line(info: dict) -> str:
-    return (f"{info['cpu']}, {info['cores']} cores, {'GPU' if info['gpu'] else 'no GPU'}; Python {info['python']}, "
-            f"torch {info['torch']}, lancedb {info['lancedb']}")
+    return (
+        f"{info['cpu']}, {info['cores']} cores, {'GPU' if info['gpu'] else 'no GPU'}; "
+        f"Python {info['python']}, torch {info['torch']}, lancedb {info['lancedb']}"
+    )
 
 
-# ---- timing and statistics ---------------------------------------------------------------------------------------
-
-
-@contextmanager
-def stopwatch() -> Iterator[list[float]]:
-    """``with stopwatch() as t: ...`` then ``t[0]`` holds the elapsed seconds."""
-    box: list[float] = []
-    start = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box.append(time.perf_counter() - start)
+# ---- timing and statistics ---------------------------------------------------------------------------------
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -96,7 +86,7 @@ def pct(values: Sequence[float], q: float) -> float:
     return percentile(list(values), q)
 
 
-# ---- output ------------------------------------------------------------------------------------------------------
+# ---- output ------------------------------------------------------------------------------------------------
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -109,20 +99,51 @@ def fmt(value, digits: int = 3) -> str:
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence], digits: int = 3) -> str:
     cells = [[fmt(v, digits) for v in row] for row in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) if cells else len(str(h)) for i, h in enumerate(headers)]
-    numeric = [all(re.fullmatch(r"[-+]?[\d.,]+( ?[x%s]|ms)?", r[i]) for r in cells) and bool(cells)
-               for i in range(len(headers))]
+    widths = [
+        max(len(str(h)), *(len(r[i]) for r in cells)) if cells else len(str(h)) for i, h in enumerate(headers)
+    ]
+    numeric = [
+        all(re.fullmatch(r"[-+]?[\d.,]+( ?[x%s]|ms)?", r[i]) for r in cells) and bool(cells)
+        for i in range(len(headers))
+    ]
 
     def line(values: Sequence[str]) -> str:
-        return "| " + " | ".join(v.rjust(w) if num else v.ljust(w)
-                                 for v, w, num in zip(values, widths, numeric)) + " |"
+        return (
+            "| "
+            + " | ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric))
+            + " |"
+        )
 
-    rule = "|" + "|".join(("-" * (w + 1) + ":") if num else ("-" * (w + 2)) for w, num in zip(widths, numeric)) + "|"
+    rule = (
+        "|"
+        + "|".join(("-" * (w + 1) + ":") if num else ("-" * (w + 2)) for w, num in zip(widths, numeric))
+        + "|"
+    )
     return "\n".join([line([str(h) for h in headers]), rule, *(line(r) for r in cells)])
 
 
 def check_mark(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+def src_fingerprint() -> dict:
+    """Which ragtune source was measured: a digest of ``src/ragtune/**/*.py`` and its newest modification time
+    (the tree has no commits to point at, and it changes while benchmarks run)."""
+    import hashlib
+
+    files = sorted((ROOT / "src" / "ragtune").rglob("*.py"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    newest = max((path.stat().st_mtime for path in files), default=0.0)
+    return {
+        "sha256": digest.hexdigest()[:16],
+        "files": len(files),
+        "newest_mtime": datetime.fromtimestamp(newest, timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+SRC_AT_START = src_fingerprint()  # taken when a script imports this module, i.e. before ragtune is imported
 
 
 def write_result(name: str, args, results: dict, machine: dict | None = None) -> Path:
@@ -134,6 +155,10 @@ def write_result(name: str, args, results: dict, machine: dict | None = None) ->
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "machine": machine or machine_info(),
+        "ragtune_src": SRC_AT_START,
+        "ragtune_src_changed_during_run": src_fingerprint()["sha256"] != SRC_AT_START["sha256"],
+        # other processes on a 2-core machine skew timings, so the load at the end of the run is kept too
+        "loadavg_at_end_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "results": results,
     }
     path = RESULTS_DIR / f"{name}.json"
@@ -148,7 +173,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-# ---- data --------------------------------------------------------------------------------------------------------
+# ---- data --------------------------------------------------------------------------------------------------
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -157,7 +182,10 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def load_embedder_warm():
-    """The default embedder, loaded and warmed up so model load never counts in a measurement."""
+    """The default embedder, loaded and warmed up, with lancedb imported too: one-time process costs (model
+    load, ~1 s of imports) never count in a measurement."""
+    import lancedb  # noqa: F401 — ragtune imports it lazily on first store access
+
     from ragtune.models.embedder import load_embedder
 
     embedder = load_embedder()
@@ -169,31 +197,37 @@ def load_embedder_warm():
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 
-def _paragraphs(text: str, parts: int) -> list[str]:
+def _paragraphs(text: str, parts: int, rotate: int = 0) -> list[str]:
+    """Cut ``text`` into ``parts`` paragraphs at sentence boundaries, its sentences rotated by ``rotate``."""
     sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+    shift = rotate % len(sentences)
+    sentences = sentences[shift:] + sentences[:shift]
     parts = max(1, min(parts, len(sentences)))
     bounds = np.linspace(0, len(sentences), parts + 1).round().astype(int)
     return [" ".join(sentences[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def write_markdown_docs(passages: Sequence[str], n_docs: int, folder: Path, min_paragraphs: int,
-                        max_paragraphs: int, seed: int = 1234) -> list[Path]:
+def write_markdown_docs(
+    passages: Sequence[str],
+    n_docs: int,
+    folder: Path,
+    min_paragraphs: int,
+    max_paragraphs: int,
+    seed: int = 1234,
+) -> list[Path]:
     """Write ``n_docs`` distinct markdown files built from ``passages`` (cycled when there are fewer).
 
-    Each file is a ``#`` heading plus ``min_paragraphs``..``max_paragraphs`` paragraphs cut from one passage at
-    sentence boundaries; on each further cycle through the passages the paragraph order is rotated and the heading
-    numbered, so no two files have the same content.
+    Each file is a numbered ``#`` heading plus ``min_paragraphs``..``max_paragraphs`` paragraphs cut from one
+    passage at sentence boundaries; on each further cycle through the passages the sentence order is rotated,
+    so files built from the same passage differ in content, not only in their heading.
     """
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(n_docs):
         passage, cycle = passages[i % len(passages)], i // len(passages)
-        paragraphs = _paragraphs(passage, rng.randint(min_paragraphs, max_paragraphs))
-        if cycle:
-            shift = cycle % len(paragraphs)
-            paragraphs = paragraphs[shift:] + paragraphs[:shift]
-        title = " ".join(passage.split()[:6])
+        paragraphs = _paragraphs(passage, rng.randint(min_paragraphs, max_paragraphs), rotate=cycle)
+        title = " ".join(paragraphs[0].split()[:6])
         body = f"# Note {i:05d}: {title}\n\n" + "\n\n".join(paragraphs) + "\n"
         path = folder / f"part-{i // 100:02d}" / f"note-{i:05d}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -202,11 +236,11 @@ def write_markdown_docs(passages: Sequence[str], n_docs: int, folder: Path, min_
     return paths
 
 
-# ---- peer baseline pieces (bm25s) ---------------------------------------------------------------------------------
+# ---- peer baseline pieces (bm25s) --------------------------------------------------------------------------
 
 
 class Bm25sPeer:
-    """A plain bm25s index (its own tokenizer, English stop words, PyStemmer when installed) over ``texts``."""
+    """A plain bm25s index over ``texts``: its own tokenizer, English stop words, PyStemmer when installed."""
 
     def __init__(self, texts: Sequence[str]) -> None:
         import bm25s
@@ -219,14 +253,22 @@ class Bm25sPeer:
             self.stemmer = None
         self._bm25s = bm25s
         self.retriever = bm25s.BM25()
-        self.retriever.index(bm25s.tokenize(list(texts), stopwords="en", stemmer=self.stemmer, show_progress=False),
-                             show_progress=False)
-        self.params = {"k1": self.retriever.k1, "b": self.retriever.b, "method": self.retriever.method,
-                       "stemmer": "PyStemmer english" if self.stemmer else None, "stopwords": "en"}
+        self.retriever.index(
+            bm25s.tokenize(list(texts), stopwords="en", stemmer=self.stemmer, show_progress=False),
+            show_progress=False,
+        )
+        self.params = {
+            "k1": self.retriever.k1,
+            "b": self.retriever.b,
+            "method": self.retriever.method,
+            "stemmer": "PyStemmer english" if self.stemmer else None,
+            "stopwords": "en",
+        }
 
     def tokens(self, query: str) -> list[str]:
-        return self._bm25s.tokenize([query], stopwords="en", stemmer=self.stemmer, return_ids=False,
-                                    show_progress=False)[0]
+        return self._bm25s.tokenize(
+            [query], stopwords="en", stemmer=self.stemmer, return_ids=False, show_progress=False
+        )[0]
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for the query (query tokenization included)."""

@@ -218,3 +218,17 @@ def test_changing_the_embedder_of_an_existing_index_is_refused(home: Path, tmp_p
     Index(home, embedder=FakeEmbedder()).ingest([make_docs(tmp_path / "docs", n=1)])
     with pytest.raises(StoreError, match="built with embedder"):
         Index(home, embedder=FakeEmbedder(dim=32)).status()
+
+
+def test_a_reader_sees_another_writers_changes_after_its_refresh_interval(home: Path, tmp_path: Path):
+    from dataclasses import replace
+
+    from ragtune import RetrievalConfig, Settings
+
+    settings = replace(Settings(home=home), retrieval=RetrievalConfig(refresh_seconds=0))
+    reader = Index(settings=settings, embedder=FakeEmbedder())
+    writer = Index(home, embedder=FakeEmbedder())
+    writer.ingest([write(tmp_path / "a.md", "apples are red")])
+    assert [h.chunk.doc_id for h in reader.search("apples", mode="bm25").hits] == ["a.md"]
+    writer.ingest([write(tmp_path / "b.md", "apples are green")])
+    assert {h.chunk.doc_id for h in reader.search("apples", mode="bm25").hits} == {"a.md", "b.md"}

@@ -48,18 +48,22 @@ class RetrievalConfig:
 
     ``candidates`` is how deep each retriever's list goes before fusion; ``rrf_k`` is the reciprocal-rank-fusion
     constant (Cormack et al. 2009 use 60); above ``exact_max_chunks`` chunks the store's ANN and full-text indexes
-    are used instead of exact in-memory search.
+    are used instead of exact in-memory search; ``refresh_seconds`` is how stale a reader may be about another
+    process's writes (its own are seen at once).
     """
 
     candidates: int = 100
     rrf_k: int = 60
     exact_max_chunks: int = 100_000
+    refresh_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         if self.candidates < 1:
             raise ConfigError(f"retrieval candidates={self.candidates}: must be >= 1")
         if self.rrf_k < 0:
             raise ConfigError(f"retrieval rrf_k={self.rrf_k}: must be >= 0")
+        if self.refresh_seconds < 0:
+            raise ConfigError(f"retrieval refresh_seconds={self.refresh_seconds}: must be >= 0")
         if self.exact_max_chunks < 0:
             raise ConfigError(f"retrieval exact_max_chunks={self.exact_max_chunks}: must be >= 0")
 

@@ -100,8 +100,11 @@ class Index:
         """Add new and re-index changed documents; unchanged ones (same content hash) are skipped."""
         sources = expand_sources([Path(p) for p in paths])
         with self._write_lock():
-            return run_ingest(self.store, self.embedder, sources, self.settings, groups=groups,
-                              on_progress=on_progress)
+            try:
+                return run_ingest(self.store, self.embedder, sources, self.settings, groups=groups,
+                                  on_progress=on_progress)
+            finally:
+                self._after_write()
 
     def sync(
         self, directory: str | Path, *, groups: Sequence[str] = (), on_progress: ProgressCallback | None = None
@@ -112,8 +115,15 @@ class Index:
             raise InputError(f"{path}: not a folder (sync mirrors a folder; use ingest for single files)")
         sources = expand_sources([path])
         with self._write_lock():
-            return run_ingest(self.store, self.embedder, sources, self.settings, groups=groups,
-                              remove_missing=True, on_progress=on_progress)
+            try:
+                return run_ingest(self.store, self.embedder, sources, self.settings, groups=groups,
+                                  remove_missing=True, on_progress=on_progress)
+            finally:
+                self._after_write()
+
+    def _after_write(self) -> None:
+        if self._searcher is not None:
+            self._searcher.invalidate()
 
     def search(
         self, query: str, *, mode: SearchMode = "hybrid", k: int = 10, filters: Filters | None = None

@@ -24,8 +24,8 @@ def retrieval(
     with progress_bar(not as_json) as bar:
         result = evaluate_retrieval(
             corpus, qa,
-            on_ingest_progress=lambda p: bar("Indexing corpus" if p.phase == "index" else "Reading corpus",
-                                             p.done, p.total),
+            on_ingest_progress=lambda p: bar({"scan": "Reading corpus", "parse": "Chunking corpus",
+                                              "embed": "Embedding corpus"}[p.phase], p.done, p.total),
             on_query=lambda done, total: bar("Searching", done, total),
         )
     data = result.to_json()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import typer
 from rich.table import Table
@@ -13,7 +13,7 @@ from ragtune.cli.state import state
 from ragtune.errors import InputError
 from ragtune.ingest.pipeline import IngestReport, Progress
 
-_PHASES = {"scan": "Checking for changes", "index": "Parsing, chunking, embedding"}
+_PHASES = {"scan": "Checking for changes", "parse": "Parsing and chunking", "embed": "Embedding chunks"}
 
 
 def _groups(value: str | None) -> list[str]:
@@ -22,6 +22,12 @@ def _groups(value: str | None) -> list[str]:
         if not g.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise InputError(f"--groups: group {g!r} may only hold letters, digits, '-', '_' and '.'")
     return groups
+
+
+def _run_with_progress(run: Callable[[Callable[[Progress], None]], IngestReport], as_json: bool) -> None:
+    with progress_bar(not as_json) as bar:
+        report = run(lambda p: bar(_PHASES[p.phase], p.done, p.total))
+    _finish(report, as_json)
 
 
 def _finish(report: IngestReport, as_json: bool) -> None:
@@ -51,10 +57,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Add new documents and re-index changed ones; unchanged ones are skipped by content hash."""
         index = state.index()
-        with progress_bar(not as_json) as bar:
-            report = index.ingest(paths, groups=_groups(groups),
-                                  on_progress=lambda p: bar(_PHASES[p.phase], p.done, p.total))
-        _finish(report, as_json)
+        _run_with_progress(lambda progress: index.ingest(paths, groups=_groups(groups), on_progress=progress),
+                           as_json)
 
     @app.command()
     def sync(
@@ -64,10 +68,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Make the index mirror DIRECTORY: add new files, re-index changed ones, remove deleted ones."""
         index = state.index()
-        with progress_bar(not as_json) as bar:
-            report = index.sync(directory, groups=_groups(groups),
-                                on_progress=lambda p: bar(_PHASES[p.phase], p.done, p.total))
-        _finish(report, as_json)
+        _run_with_progress(lambda progress: index.sync(directory, groups=_groups(groups), on_progress=progress),
+                           as_json)
 
     @app.command()
     def status(as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout")) -> None:
@@ -81,5 +83,3 @@ def register(app: typer.Typer) -> None:
             table.add_row(key, str(value))
         console.print(table)
 
-
-__all__ = ["register", "Progress"]

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from ragtune.cli.render import console, print_json
 from ragtune.cli.state import state
 from ragtune.retrieve.filters import Filters
 from ragtune.retrieve.searcher import hit_to_json, validate_query
+from ragtune.types import Hit
 
-SNIPPET_CHARS = 160
+SNIPPET_CHARS = 240
 
 
 def register(app: typer.Typer) -> None:
@@ -40,16 +40,22 @@ def register(app: typer.Typer) -> None:
         if not result.hits:
             console.print("No results.")
             return
-        table = Table(show_header=True, header_style="bold", show_lines=True)
-        for name, justify in (("#", "right"), ("score", "right"), ("source span", "left"), ("text", "left")):
-            table.add_column(name, justify=justify)  # type: ignore[arg-type]
         for rank, hit in enumerate(result.hits, start=1):
-            c = hit.chunk
-            where_text = Text(f"{c.doc_id} [{c.start}:{c.end}]")
-            if c.heading_path:
-                where_text.append("\n" + " › ".join(c.heading_path), style="dim")
-            breakdown = " ".join(f"{name}={value:.3f}" for name, value in hit.scores.items() if name != "rrf")
-            snippet = " ".join(c.text.split())
-            snippet = snippet if len(snippet) <= SNIPPET_CHARS else snippet[: SNIPPET_CHARS - 1] + "…"
-            table.add_row(str(rank), Text(f"{hit.score:.4f}\n{breakdown}"), where_text, Text(snippet))
-        console.print(table)
+            console.print(render_hit(rank, hit))
+
+
+def render_hit(rank: int, hit: Hit) -> Text:
+    """One hit as three lines: rank, source span and score breakdown; heading path; a snippet."""
+    c = hit.chunk
+    out = Text()
+    out.append(f"{rank:>2}. ", style="bold")
+    out.append(f"{c.doc_id} [{c.start}:{c.end}]", style="bold cyan")
+    parts = [f"{name} {value:.3f}" + (f" #{hit.ranks[name]}" if name in hit.ranks else "")
+             for name, value in hit.scores.items() if name != "rrf"]
+    out.append(f"  score {hit.score:.4f}" + (f" ({', '.join(parts)})" if parts else ""), style="dim")
+    if c.heading_path:
+        out.append("\n    " + " › ".join(c.heading_path), style="italic")
+    snippet = " ".join(c.text.split())
+    snippet = snippet if len(snippet) <= SNIPPET_CHARS else snippet[: SNIPPET_CHARS - 1] + "…"
+    out.append("\n    " + snippet + "\n")
+    return out

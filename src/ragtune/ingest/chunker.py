@@ -34,7 +34,7 @@ class _Segment:
     heading_path: tuple[str, ...]
 
 
-def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     piece = text[start:end]
     spans: list[tuple[int, int]] = []
     cursor = 0
@@ -83,7 +83,7 @@ def _segments(doc: Document, config: ChunkingConfig, count: TokenCounter) -> lis
         if tokens <= limit or is_heading and tokens <= 2 * limit:
             segments.append(_Segment(section.start, section.end, tokens, is_heading, path))
             continue
-        splitter = _line_spans if section.kind in ("code", "table") else _sentence_spans
+        splitter = _line_spans if section.kind in ("code", "table") else sentence_spans
         pieces = splitter(doc.text, section.start, section.end)
         piece_tokens = count([doc.text[s:e] for s, e in pieces])
         for (start, end), n in zip(pieces, piece_tokens):

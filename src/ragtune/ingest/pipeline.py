@@ -36,7 +36,7 @@ FLUSH_CHUNKS = 512
 
 @dataclass(frozen=True)
 class Progress:
-    phase: str  # "scan" | "index"
+    phase: str  # "scan" (hashing sources), "parse" (documents chunked), "embed" (chunks embedded so far)
     done: int
     total: int
 
@@ -146,11 +146,11 @@ def run_ingest(
             report.updated += 1
         else:
             report.added += 1
+        notify(Progress("parse", done, len(changed)))
         if len(pending.chunks) >= FLUSH_CHUNKS:
-            _flush(store, embedder, settings, pending, existing, groups, report)
+            _flush(store, embedder, settings, pending, existing, groups, report, notify)
             pending = _Pending()
-        notify(Progress("index", done, len(changed)))
-    _flush(store, embedder, settings, pending, existing, groups, report)
+    _flush(store, embedder, settings, pending, existing, groups, report, notify)
 
     if remove_missing:
         store.remove_documents(plan.removed)
@@ -162,6 +162,19 @@ def run_ingest(
     return report
 
 
+def _embed_with_progress(
+    embedder: Embedder, texts: list[str], batch_size: int, already: int, notify: ProgressCallback
+) -> np.ndarray:
+    """Embed in slices of a few batches so the progress bar moves during long embeddings."""
+    step = batch_size * 4
+    parts = []
+    for start in range(0, len(texts), step):
+        parts.append(embedder.embed(texts[start : start + step], batch_size=batch_size))
+        done = already + min(start + step, len(texts))
+        notify(Progress("embed", done, already + len(texts)))
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+
+
 def _flush(
     store: Store,
     embedder: Embedder,
@@ -170,13 +183,15 @@ def _flush(
     existing: dict[str, str],
     groups: Sequence[str],
     report: IngestReport,
+    notify: ProgressCallback,
 ) -> None:
     if not pending.documents:
         return
     reusable = store.reusable_vectors([d.doc_id for d in pending.documents if d.doc_id in existing])
     shas = [text_sha(c.text) for c in pending.chunks]
     missing = [i for i, sha in enumerate(shas) if sha not in reusable]
-    fresh = embedder.embed([pending.chunks[i].text for i in missing], batch_size=settings.embed_batch_size)
+    fresh = _embed_with_progress(embedder, [pending.chunks[i].text for i in missing], settings.embed_batch_size,
+                                 report.embedded, notify)
     vectors = np.zeros((len(pending.chunks), embedder.dim), dtype=np.float32)
     for row, i in enumerate(missing):
         vectors[i] = fresh[row]

@@ -5,6 +5,7 @@ Only ranks matter, so retrievers with incomparable score scales (BM25, cosine) c
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -20,9 +21,11 @@ class Fused:
     ranks: Mapping[str, int]
 
 
-def reciprocal_rank_fusion(rankings: Mapping[str, Sequence[str]], k: int = DEFAULT_RRF_K) -> list[Fused]:
-    """Fuse named ranked lists (best first). Ties break by best single rank, then by item id, so the order is
-    deterministic."""
+def reciprocal_rank_fusion(
+    rankings: Mapping[str, Sequence[str]], k: int = DEFAULT_RRF_K, limit: int | None = None
+) -> list[Fused]:
+    """Fuse named ranked lists (best first), keeping the best ``limit`` (all when None). Ties break by best single
+    rank, then by item id, so the order is deterministic."""
     if k < 0:
         raise ValueError(f"rrf k must be >= 0, got {k}")
     scores: dict[str, float] = {}
@@ -33,5 +36,8 @@ def reciprocal_rank_fusion(rankings: Mapping[str, Sequence[str]], k: int = DEFAU
                 continue  # a list that repeats an item counts it once, at its best rank
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
             ranks.setdefault(item, {})[name] = rank
-    order = sorted(scores, key=lambda item: (-scores[item], min(ranks[item].values()), item))
+    def key(item: str) -> tuple[float, int, str]:
+        return (-scores[item], min(ranks[item].values()), item)
+
+    order = sorted(scores, key=key) if limit is None else heapq.nsmallest(limit, scores, key=key)
     return [Fused(item, scores[item], ranks[item]) for item in order]

@@ -3,7 +3,7 @@
 Below ``exact_max_chunks`` chunks the search is exact and in memory: the chunk table (vectors, BM25 terms) is
 loaded once per store version and every query is a dot product plus a sum of BM25 posting lists. Measured here,
 LanceDB's own full-text and flat vector searches cost ~4 ms and ~3.5 ms a query on a 421-passage corpus against
-~0.3 ms for both in memory, on top of ~11 ms to embed the query (see docs/benchmarks.md). Above the limit the
+~0.5 ms for both in memory, on top of ~11 ms to embed the query (bench/latency.py measures all three). Above the limit the
 store's ANN and full-text indexes answer instead, so memory stays bounded on large corpora.
 """
 
@@ -27,7 +27,7 @@ from ragtune.retrieve.fusion import reciprocal_rank_fusion
 from ragtune.retrieve.lexical import LexicalIndex
 from ragtune.retrieve.ranking import cosine_scores, top_k
 from ragtune.store.base import RESULT_COLUMNS, Store, chunk_from_row
-from ragtune.types import SEARCH_MODES, Hit, SearchMode
+from ragtune.types import SEARCH_MODES, Chunk, Hit, SearchMode
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class _ExactState:
         self.source_paths: list[str] = table["source_path"].to_pylist()
         self._meta_kv = table["meta_kv"]
         self._meta_sets: list[set[str]] | None = None
+        self._chunk_cache: dict[int, Chunk] = {}
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         if filters.empty:
@@ -82,8 +83,13 @@ class _ExactState:
             count=self.n,
         )
 
-    def rows(self, indices: list[int]) -> list[dict]:
-        return self.results.take(pa.array(indices, pa.int64())).to_pylist() if indices else []
+    def chunks(self, indices: list[int]) -> list[Chunk]:
+        """Chunks by row, built from Arrow once and then served from a per-version cache."""
+        missing = [i for i in indices if i not in self._chunk_cache]
+        if missing:
+            for i, row in zip(missing, self.results.take(pa.array(missing, pa.int64())).to_pylist()):
+                self._chunk_cache[i] = chunk_from_row(row)
+        return [self._chunk_cache[i] for i in indices]
 
 
 class Searcher:
@@ -94,7 +100,26 @@ class Searcher:
         self.embedder = embedder
         self.config = config
         self._state: tuple[int, _ExactState] | None = None
+        self._native: tuple[int, bool] | None = None
+        self._version: tuple[int, float] | None = None
         self._lock = threading.Lock()
+
+    def _current_version(self) -> int:
+        """The store version, asked of the store at most every ``refresh_seconds`` (writes made through this
+        process call :meth:`invalidate`, so they are seen at once; other processes' within the interval)."""
+        now = time.monotonic()
+        if self._version is None or now - self._version[1] >= self.config.refresh_seconds:
+            self._version = (self.store.version(), now)
+        return self._version[0]
+
+    def invalidate(self) -> None:
+        self._version = None
+
+    def _uses_native_indexes(self, version: int) -> bool:
+        """Asked of the store once per table version (listing indexes costs as much as a whole exact search)."""
+        if self._native is None or self._native[0] != version:
+            self._native = (version, self.store.uses_native_indexes())
+        return self._native[1]
 
     def _exact_state(self, version: int) -> _ExactState:
         with self._lock:
@@ -107,8 +132,8 @@ class Searcher:
         filters = filters or Filters()
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        version = self.store.version()
-        native = self.store.uses_native_indexes()
+        version = self._current_version()
+        native = self._uses_native_indexes(version)
         state = None if native else self._exact_state(version)
         timings["load_ms"] = (time.perf_counter() - t0) * 1000
         depth = max(self.config.candidates, k)
@@ -151,8 +176,8 @@ class Searcher:
         if mode != "hybrid":
             return [(cid, score, {mode: rank}) for rank, (cid, score) in enumerate(lists[mode][:k], start=1)]
         fused = reciprocal_rank_fusion({name: [cid for cid, _ in items] for name, items in lists.items()},
-                                       self.config.rrf_k)
-        return [(f.item, f.score, dict(f.ranks)) for f in fused[:k]]
+                                       self.config.rrf_k, limit=k)
+        return [(f.item, f.score, dict(f.ranks)) for f in fused]
 
     def _hydrate(self, ranked, lists, all_scores, state: _ExactState | None) -> list[Hit]:
         if not ranked:
@@ -161,14 +186,14 @@ class Searcher:
         row_idx: list[int] = []
         if state is not None:
             row_idx = [state.row_of[cid] for cid in ids]
-            rows = state.rows(row_idx)
+            chunks = state.chunks(row_idx)
         else:  # a chunk deleted between the index lookup and this fetch is dropped
             by_id = {r["chunk_id"]: r for r in self.store.chunks_by_id(ids).to_pylist()}
             ranked = [item for item in ranked if item[0] in by_id]
-            rows = [by_id[cid] for cid, _, _ in ranked]
+            chunks = [chunk_from_row(by_id[cid]) for cid, _, _ in ranked]
         listed = {name: dict(items) for name, items in lists.items()}
         hits = []
-        for i, ((cid, score, ranks), row) in enumerate(zip(ranked, rows)):
+        for i, ((cid, score, ranks), chunk) in enumerate(zip(ranked, chunks)):
             scores: dict[str, float] = {}
             for name in lists:
                 if state is not None and name in all_scores:
@@ -177,7 +202,7 @@ class Searcher:
                     scores[name] = listed[name][cid]
             if len(lists) > 1:
                 scores["rrf"] = score
-            hits.append(Hit(chunk_from_row(row), score, scores, ranks))
+            hits.append(Hit(chunk, score, scores, ranks))
         return hits
 
 
