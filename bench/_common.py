@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
-DATA_DIR = Path("/work/shared/data")
+DATA_DIR = ROOT.parent / "shared" / "data"  # the shared evaluation sets, laid beside the repository
 SQUAD_CORPUS = DATA_DIR / "squad_dev_corpus.jsonl"
 SQUAD_QA = DATA_DIR / "squad_dev_qa.jsonl"
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragtune.errors import ConfigError
+from ragtune.models.generator import GenerationParams
 
 DEFAULT_HOME = Path(".ragtune")
 
@@ -69,6 +70,54 @@ class RetrievalConfig:
 
 
 @dataclass(frozen=True)
+class GeneratorConfig:
+    """Which model answers. ``model`` is ``default`` (bundled SmolLM2-135M-Instruct) or a local transformers
+    folder; with ``base_url`` set, ``model`` is the name an OpenAI-compatible server knows instead.
+    Defaults come from ``RAGTUNE_MODEL``, ``RAGTUNE_BASE_URL`` and ``RAGTUNE_API_KEY`` (or ``OPENAI_API_KEY``)."""
+
+    model: str = field(default_factory=lambda: os.environ.get("RAGTUNE_MODEL") or "default")
+    base_url: str | None = field(default_factory=lambda: os.environ.get("RAGTUNE_BASE_URL") or None)
+    api_key: str | None = field(
+        default_factory=lambda: os.environ.get("RAGTUNE_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
+    )
+
+    def __post_init__(self) -> None:
+        if self.base_url and not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"base_url {self.base_url!r}: expected http(s)://host:port/v1")
+        if not self.model:
+            raise ConfigError("model: give 'default', a local model folder, or a server's model name")
+
+    @property
+    def backend(self) -> str:
+        return "openai" if self.base_url else "local"
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    """How ``ask`` answers. ``min_relevance``: the best retrieved chunk's dense cosine below which no source is
+    relevant enough to answer from. ``min_support``: the share of the answer's index terms that must occur in
+    the sources it cites. How the defaults were calibrated: docs/answers.md."""
+
+    # One source: the bundled 135M model answers best from a single passage (docs/answers.md has the numbers);
+    # raise k for larger models.
+    k: int = 1
+    mode: str = "hybrid"
+    min_relevance: float = 0.35
+    min_support: float = 0.5
+    params: GenerationParams = field(default_factory=lambda: GenerationParams(max_new_tokens=48))
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ConfigError(f"k={self.k}: must be at least 1")
+        if self.mode not in ("hybrid", "bm25", "dense"):
+            raise ConfigError(f"mode {self.mode!r}: expected one of hybrid, bm25, dense")
+        for name in ("min_relevance", "min_support"):
+            value = getattr(self, name)
+            if not -1.0 <= value <= 1.0:
+                raise ConfigError(f"{name}={value}: must be between -1 and 1")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything an :class:`ragtune.Index` needs to know, with defaults from the environment."""
 
@@ -76,6 +125,8 @@ class Settings:
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     embedder: str = "default"
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
     device: str | None = None
     embed_batch_size: int = 64
 

@@ -9,7 +9,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from ragtune.config import Settings, resolve_home
+from ragtune.audit.log import AuditLog
+from ragtune.audit.records import answer_record
+from ragtune.audit.replay import ReplayResult, compare
+from ragtune.config import AnswerConfig, GeneratorConfig, Settings, resolve_home
+from ragtune.generate.answer import Answer, TokenCallback, answer_closed_book, answer_question
+from ragtune.models.factory import load_generator, model_ref
+from ragtune.models.generator import GenerationParams, Generator
 from ragtune.errors import InputError, StoreError
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
 from ragtune.ingest.sources import expand_sources
@@ -50,6 +56,7 @@ class Index:
         settings: Settings | None = None,
         embedder: Embedder | None = None,
         store: Store | None = None,
+        generator: Generator | None = None,
     ) -> None:
         settings = settings or Settings()
         if home is not None:
@@ -59,6 +66,8 @@ class Index:
         self.embedder = embedder or load_embedder(settings.embedder, settings.device)
         self._store = store
         self._searcher: Searcher | None = None
+        self._generator = generator  # injected (tests, custom backends); else built from settings.generator
+        self._audit: AuditLog | None = None
 
     @property
     def store(self) -> Store:
@@ -129,6 +138,73 @@ class Index:
         self, query: str, *, mode: SearchMode = "hybrid", k: int = 10, filters: Filters | None = None
     ) -> SearchResult:
         return self.searcher.search(query, mode=mode, k=k, filters=filters)
+
+    @property
+    def audit(self) -> AuditLog:
+        if self._audit is None:
+            self._audit = AuditLog(self.home / "audit.sqlite")
+        return self._audit
+
+    def generator(self, adapter: str | Path | None = None, config: GeneratorConfig | None = None) -> Generator:
+        if self._generator is not None:
+            return self._generator
+        adapter_path = Path(adapter) if adapter else None
+        return load_generator(config or self.settings.generator, adapter=adapter_path, device=self.settings.device)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        retrieval: bool = True,
+        adapter: str | Path | None = None,
+        filters: Filters | None = None,
+        on_token: TokenCallback | None = None,
+        source: str = "python",
+    ) -> Answer:
+        """Answer from the documents with verified citations (or closed-book with ``retrieval=False``); every
+        answer is appended to the audit log and carries its ``audit_id``."""
+        if not (question or "").strip():
+            raise InputError("question is empty: ask something")
+        config = self.settings.answer if k is None else replace(self.settings.answer, k=k)
+        generator = self.generator(adapter)
+        if retrieval:
+            answer = answer_question(question, searcher=self.searcher, generator=generator, config=config,
+                                     filters=filters, on_token=on_token)
+        else:
+            answer = answer_closed_book(question, generator, config.params, on_token)
+        ref = model_ref(self.settings.generator, Path(adapter) if adapter else None)
+        record = self.audit.append("answer", answer_record(answer, source=source, model_ref=ref))
+        return replace(answer, audit_id=record.id)
+
+    def replay(self, record_id: str) -> ReplayResult:
+        """Re-run an audited answer on the store version it saw, with the same model and parameters."""
+        record = self.audit.get(record_id)
+        body = record.body
+        if body.get("kind") != "answer":
+            raise InputError(f"audit record {record_id} is a {body.get('kind')!r} record, not an answer")
+        ref = body["model"]["ref"]
+        config = GeneratorConfig(model=ref["model"], base_url=ref["base_url"], api_key=self.settings.generator.api_key)
+        generator = self.generator(ref["adapter"], config)
+        generation = dict(body["generation"], stop=tuple(body["generation"]["stop"]))
+        params = GenerationParams(**generation)
+        retrieval = body["retrieval"]
+        if retrieval is None:
+            answer = answer_closed_book(body["question"], generator, params)
+        else:
+            pinned = LanceStore(self.home / "lance", self.embedder.model_id, self.embedder.dim,
+                                version=body["store_version"])
+            searcher = Searcher(pinned, self.embedder, replace(self.settings.retrieval,
+                                                               candidates=retrieval["candidates"],
+                                                               rrf_k=retrieval["rrf_k"]))
+            config_ = AnswerConfig(k=retrieval["k"], mode=retrieval["mode"],
+                                   min_relevance=retrieval["min_relevance"], min_support=retrieval["min_support"],
+                                   params=params)
+            filters = Filters(retrieval["filters"]["path_prefix"], retrieval["filters"]["metadata"])
+            answer = answer_question(body["question"], searcher=searcher, generator=generator, config=config_,
+                                     filters=filters)
+        replayed = answer_record(answer, source="replay", model_ref=ref)
+        return compare(record, replayed, replayed["model"])
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         return self.store.get_document(doc_id)

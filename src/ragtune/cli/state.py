@@ -15,5 +15,4 @@ class CliState:
 
         return Index(self.home)
 
-
 state = CliState()

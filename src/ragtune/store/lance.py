@@ -97,7 +97,10 @@ class LanceStore:
 
     backend = "lancedb"
 
-    def __init__(self, root: Path, embedder_id: str, dim: int, consistency_seconds: float = 0.0) -> None:
+    def __init__(
+        self, root: Path, embedder_id: str, dim: int, consistency_seconds: float = 0.0, version: int | None = None
+    ) -> None:
+        """``version`` opens the chunk table read-only as it was at that version (time travel, for replay)."""
         import lancedb
 
         self.root = root
@@ -115,6 +118,11 @@ class LanceStore:
             self._db.open_table(DOCUMENTS) if DOCUMENTS in names
             else self._db.create_table(DOCUMENTS, schema=DOCUMENT_SCHEMA)
         )
+        if version is not None:
+            versions = {int(v["version"]) for v in self._chunks.list_versions()}
+            if version not in versions:
+                raise StoreError(f"store version {version} does not exist in {root} (it may have been cleaned up)")
+            self._chunks.checkout(version)
 
     def _check_manifest(self, path: Path) -> None:
         wanted = {"schema": SCHEMA_VERSION, "embedder": self.embedder_id, "dim": self.dim}

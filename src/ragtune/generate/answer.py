@@ -1,0 +1,152 @@
+"""Grounded answering: retrieve → (abstain if nothing is relevant) → prompt with numbered sources → generate →
+verify citations → (abstain if the answer is not supported by what it cites).
+
+The thresholds live in :class:`AnswerConfig`; how their defaults were calibrated is in docs/answers.md.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from ragtune.config import AnswerConfig
+from ragtune.generate.citations import Citation, CitationCheck, strip_markers, verify_citations
+from ragtune.generate.prompts import ABSTAIN_TEXT, closed_book_messages, first_answer, grounded_messages
+from ragtune.models.generator import Generation, GenerationParams, Generator, Message, ModelIdentity
+from ragtune.retrieve.filters import Filters
+from ragtune.retrieve.searcher import Searcher
+from ragtune.types import Hit
+
+_MODEL_ABSTAINS = re.compile(r"\b(not in the (documents|sources)|(cannot|can't|unable to) (find|answer)|"
+                             r"(sources|documents) do not (contain|mention|say))\b", re.I)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    abstain_reason: str | None  # "no_relevant_sources" | "model_abstained" | "unsupported" | None
+    raw_answer: str
+    citations: list[Citation]
+    dropped_citations: list[dict]
+    support: float
+    hits: list[Hit]
+    messages: list[Message]
+    model: ModelIdentity
+    params: GenerationParams
+    retrieval: dict | None  # the retrieval parameters, None for closed-book
+    store_version: int | None
+    latency_ms: dict[str, float]
+    generation: Generation | None
+    audit_id: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "abstain_reason": self.abstain_reason,
+            "citations": [c.to_json() for c in self.citations],
+            "dropped_citations": self.dropped_citations,
+            "support": round(self.support, 4),
+            "retrieved": [{"n": n, "chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id,
+                           "doc_version": h.chunk.doc_version, "score": round(h.score, 6),
+                           "scores": {k: round(v, 6) for k, v in h.scores.items()}}
+                          for n, h in enumerate(self.hits, start=1)],
+            "model": {"backend": self.model.backend, "model_id": self.model.model_id,
+                      "model_hash": self.model.model_hash, "adapter_id": self.model.adapter_id},
+            "store_version": self.store_version,
+            "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
+            "audit_id": self.audit_id,
+        }
+
+
+TokenCallback = Callable[[str], None]
+
+
+def _generate(generator: Generator, messages: list[Message], params: GenerationParams,
+              on_token: TokenCallback | None) -> Generation:
+    if on_token is None:
+        return generator.generate(messages, params)
+    started = time.perf_counter()
+    pieces = []
+    for piece in generator.stream(messages, params):
+        pieces.append(piece)
+        on_token(piece)
+    return Generation("".join(pieces).strip(), 0, 0, time.perf_counter() - started)
+
+
+def answer_closed_book(question: str, generator: Generator, params: GenerationParams,
+                       on_token: TokenCallback | None = None) -> Answer:
+    messages = closed_book_messages(question)
+    started = time.perf_counter()
+    generation = _generate(generator, messages, params, on_token)
+    return Answer(question, first_answer(generation.text), False, None, generation.text, [], [], 0.0, [], messages,
+                  generator.identity, params, None, None,
+                  {"generate": generation.seconds * 1000, "total": (time.perf_counter() - started) * 1000},
+                  generation)
+
+
+@dataclass(frozen=True)
+class GroundedReply:
+    """What follows retrieval: the shown text, whether (and why) it abstained, and the evidence."""
+
+    text: str
+    abstain_reason: str | None
+    messages: list[Message]
+    generation: Generation | None = None
+    check: CitationCheck | None = None
+
+
+def answer_from_hits(question: str, hits: Sequence[Hit], generator: Generator, config: AnswerConfig,
+                     on_token: TokenCallback | None = None) -> GroundedReply:
+    """Prompt with the hits, generate, verify; abstain when nothing is relevant, the model declines, or the
+    answer is not supported by what it cites."""
+    messages = grounded_messages(question, [h.chunk for h in hits])
+    best = max((h.scores.get("dense", -1.0) for h in hits), default=-1.0)
+    if not hits or best < config.min_relevance:
+        return GroundedReply(ABSTAIN_TEXT, "no_relevant_sources", messages)
+    generation = _generate(generator, messages, config.params, on_token)
+    raw = first_answer(generation.text)
+    if not raw or _MODEL_ABSTAINS.search(raw):
+        return GroundedReply(ABSTAIN_TEXT, "model_abstained", messages, generation)
+    check = verify_citations(raw, [h.chunk for h in hits])
+    if not check.citations or check.answer_support < config.min_support:
+        return GroundedReply(ABSTAIN_TEXT, "unsupported", messages, generation, check)
+    return GroundedReply(strip_markers(raw), None, messages, generation, check)
+
+
+def answer_question(
+    question: str,
+    *,
+    searcher: Searcher,
+    generator: Generator,
+    config: AnswerConfig,
+    filters: Filters | None = None,
+    on_token: TokenCallback | None = None,
+) -> Answer:
+    started = time.perf_counter()
+    result = searcher.search(question, mode=config.mode, k=config.k, filters=filters)  # type: ignore[arg-type]
+    retrieved_ms = (time.perf_counter() - started) * 1000
+    reply = answer_from_hits(question, result.hits, generator, config, on_token)
+    generation, check, abstained = reply.generation, reply.check, reply.abstain_reason is not None
+    retrieval = {"mode": config.mode, "k": config.k, "candidates": searcher.config.candidates,
+                 "rrf_k": searcher.config.rrf_k, "min_relevance": config.min_relevance,
+                 "min_support": config.min_support,
+                 "filters": {"path_prefix": (filters or Filters()).path_prefix,
+                             "metadata": dict((filters or Filters()).metadata)}}
+    latency = {"retrieve": retrieved_ms, "total": (time.perf_counter() - started) * 1000}
+    if generation is not None:
+        latency["generate"] = generation.seconds * 1000
+    return Answer(
+        question=question, answer=reply.text, abstained=abstained, abstain_reason=reply.abstain_reason,
+        raw_answer=generation.text if generation else "",
+        citations=list(check.citations) if check and not abstained else [],
+        dropped_citations=list(check.dropped) if check else [],
+        support=check.answer_support if check else 0.0,
+        hits=list(result.hits), messages=reply.messages, model=generator.identity, params=config.params,
+        retrieval=retrieval, store_version=result.store_version, latency_ms=latency, generation=generation,
+    )

@@ -1,0 +1,64 @@
+"""A deterministic generator for fast unit tests (no model is loaded).
+
+By default it behaves like a careful extractive reader: it answers with the source sentence that shares the most
+words with the question and cites that source as ``[n]``; with no sources (closed-book) it says it does not know.
+Pass ``reply`` (a fixed string, or a function of the messages) to script other behaviour — garbage, wrong
+citations, abstentions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterator, Sequence
+
+from ragtune.models.generator import Generation, GenerationParams, Message, ModelIdentity
+
+_SOURCE = re.compile(r"^\[(\d+)\] ", re.M)
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if len(w) > 2}
+
+
+def _sources(user: str) -> list[tuple[str, str]]:
+    """(number, text) of each source block in a grounded prompt (see ragtune.generate.prompts)."""
+    if "Sources:\n" not in user:
+        return []
+    block = user.split("Sources:\n", 1)[1].rsplit("\n\n", 1)[0]
+    marks = list(_SOURCE.finditer(block))
+    ends = [m.start() for m in marks[1:]] + [len(block)]
+    return [(m.group(1), block[m.end():end].strip()) for m, end in zip(marks, ends)]
+
+
+def extractive_reply(messages: Sequence[Message]) -> str:
+    user = messages[-1]["content"]
+    question = user.split("Question:", 1)[-1].split("\n\nSources:", 1)[0]
+    best, best_score = None, 0
+    for number, text in _sources(user):
+        for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+            score = len(_words(sentence) & _words(question))
+            if score > best_score:
+                best, best_score = f"{sentence.strip()} [{number}]", score
+    return best or "I do not know."
+
+
+class FakeGenerator:
+    def __init__(self, reply: str | Callable[[Sequence[Message]], str] | None = None, model_id: str = "fake") -> None:
+        self._reply = reply
+        self.identity = ModelIdentity(backend="fake", model_id=model_id, model_hash="0" * 64)
+        self.calls: list[list[Message]] = []
+
+    def _text(self, messages: Sequence[Message]) -> str:
+        self.calls.append(list(messages))
+        if self._reply is None:
+            return extractive_reply(messages)
+        return self._reply if isinstance(self._reply, str) else self._reply(messages)
+
+    def generate(self, messages: Sequence[Message], params: GenerationParams) -> Generation:
+        text = self._text(messages)
+        return Generation(text.strip(), sum(len(m["content"].split()) for m in messages), len(text.split()), 0.0)
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+        for word in re.findall(r"\S+\s*", self._text(messages)):
+            yield word
