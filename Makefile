@@ -27,7 +27,7 @@ demo: setup
 	$(VENV)/bin/ragtune --home $(DEMO_HOME) ingest examples/docs
 	$(VENV)/bin/ragtune --home $(DEMO_HOME) search "when should I fine-tune instead of using retrieval?" -k 5
 	$(VENV)/bin/ragtune --home $(DEMO_HOME) search "reciprocal rank fusion" --mode bm25 -k 3
-	$(VENV)/bin/ragtune --home $(DEMO_HOME) ask "What is the difference between ragtune ingest and ragtune sync?"
+	$(VENV)/bin/ragtune --home $(DEMO_HOME) ask "What does ragtune sync do?"
 	$(VENV)/bin/ragtune --home $(DEMO_HOME) audit verify
 	$(VENV)/bin/ragtune --home $(DEMO_HOME) status
 

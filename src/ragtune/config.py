@@ -131,5 +131,6 @@ class Settings:
     embed_batch_size: int = 64
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "home", resolve_home(self.home))  # accept str, ~, relative paths
         if self.embed_batch_size < 1:
             raise ConfigError(f"embed_batch_size={self.embed_batch_size}: must be >= 1")

@@ -108,6 +108,8 @@ class LocalGenerator:
             "max_new_tokens": params.max_new_tokens,
             "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
         }
+        if params.repetition_penalty != 1.0:
+            kwargs["repetition_penalty"] = params.repetition_penalty
         if params.stop:  # stop inside generate, not after max_new_tokens
             kwargs.update(stop_strings=list(params.stop), tokenizer=tokenizer)
         if params.temperature > 0:
