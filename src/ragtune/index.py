@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from ragtune.audit.log import AuditLog
+from ragtune.evaluate.datasets import QAItem, read_eval_items
+from ragtune.evaluate.harness import DEFAULT_SHOTS, EvalRun, run_condition, run_id
 from ragtune.audit.records import answer_record
 from ragtune.audit.replay import ReplayResult, compare
 from ragtune.config import AnswerConfig, GeneratorConfig, Settings, resolve_home
@@ -205,6 +209,61 @@ class Index:
                                      filters=filters)
         replayed = answer_record(answer, source="replay", model_ref=ref)
         return compare(record, replayed, replayed["model"])
+
+    def evaluate(
+        self,
+        qa: str | Path,
+        *,
+        condition: str = "retrieval",
+        corpus: str | Path | None = None,
+        train: str | Path | None = None,
+        adapter: str | Path | None = None,
+        shots: int = DEFAULT_SHOTS,
+        limit: int | None = None,
+        seed: int = 0,
+        on_item: Callable[[int, int], None] | None = None,
+    ) -> EvalRun:
+        """Run the model over an eval set under one condition; per-item results land in ``runs/<run id>``.
+
+        With ``corpus``, it is indexed once into ``eval-index/<hash>`` under the home (reused by later runs)
+        and serves the retrieval condition and the oracle's gold documents; without it, this index does."""
+        items = read_eval_items(Path(qa))
+        if limit is not None:
+            if limit < 1:
+                raise InputError(f"limit={limit}: must be at least 1")
+            items = items[:limit]
+        if shots < 0:
+            raise InputError(f"shots={shots}: must be >= 0")
+        train_items = read_eval_items(Path(train)) if train else None
+        source = self
+        if corpus is not None:
+            corpus_path = Path(corpus)
+            if not corpus_path.exists():
+                raise InputError(f"{corpus_path}: no such corpus file or folder")
+            key = hashlib.sha256(str(corpus_path.resolve()).encode()).hexdigest()[:12]
+            source = Index(settings=replace(self.settings, home=self.home / "eval-index" / key), embedder=self.embedder)
+            source.ingest([corpus_path])
+        gold_ids = {d for item in items if isinstance(item, QAItem) for d in item.gold_doc_ids}
+        gold_texts = {}
+        if condition.startswith("oracle") and gold_ids:
+            for doc_id in gold_ids:
+                doc = source.document(doc_id)
+                if doc is not None:
+                    gold_texts[doc_id] = doc.text
+        generator = self.generator(adapter)
+        identity = {"model": asdict(generator.identity), "answer": asdict(self.settings.answer), "shots": shots,
+                    "seed": seed, "train": str(train) if train else None,
+                    "store_version": source.store.version() if condition == "retrieval" else None,
+                    "limit": limit}
+        run_dir = self.home / "runs" / run_id(Path(qa), condition, identity)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "meta.json").write_text(json.dumps({"qa": str(qa), "condition": condition, **identity},
+                                                      indent=2, default=str))
+        return run_condition(
+            items, condition, generator=generator, config=self.settings.answer, run_dir=run_dir,
+            searcher=source.searcher if condition == "retrieval" else None, gold_texts=gold_texts,
+            train=train_items, shots=shots, seed=seed, on_item=on_item,
+        )
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         return self.store.get_document(doc_id)

@@ -137,3 +137,17 @@ def test_eval_retrieval_reports_every_mode(tmp_path, shared_data):
         assert set(scores) >= {"recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "p50_ms"}
         assert 0.5 <= scores["ndcg@10"] <= 1.0 and scores["recall@10"] >= scores["recall@1"]
     assert not (tmp_path / "unused-home").exists()  # eval uses a temporary home
+
+
+@pytest.mark.slow
+def test_eval_answers_on_behaviour_items_reports_metrics_with_cis(tmp_path, shared_data):
+    qa = write(tmp_path / "e2e.jsonl", "\n".join((shared_data / "e2e_dev.jsonl").read_text().splitlines()[:4]))
+    result = ragtune(tmp_path / "home", "eval", "answers", "--qa", str(qa), "--condition", "few_shot",
+                     "--shots", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["n"] == 4 and len(data["items"]) == 4
+    for name in ("exact_match", "json_valid", "field_accuracy"):
+        metric = data["metrics"][name]
+        assert 0 <= metric["value"] <= 1 and metric["ci95"][0] <= metric["value"] <= metric["ci95"][1]
+    assert (tmp_path / "home" / "runs" / data["run_id"] / "items.jsonl").exists()

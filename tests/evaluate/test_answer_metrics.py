@@ -48,3 +48,28 @@ def test_paired_bootstrap_sees_a_consistent_small_gain():
     assert mean == pytest.approx(0.05) and lo == pytest.approx(0.05) and hi == pytest.approx(0.05)
     with pytest.raises(ValueError):
         paired_bootstrap_diff([1], [1, 2])
+
+
+def test_json_validity_is_strict_about_extra_text():
+    from ragtune.evaluate.answer_metrics import json_valid
+
+    assert json_valid(' {"a": 1} ') == 1.0
+    assert json_valid('Here: {"a": 1}') == 0.0 and json_valid("") == 0.0
+
+
+def test_field_accuracy_counts_missing_and_invented_fields():
+    from ragtune.evaluate.answer_metrics import field_accuracy
+
+    expected = '{"name": "Blue Spice", "area": "city centre", "food": "Thai"}'
+    # name right, area wrong, food missing, near invented: 1 right of 4 keys
+    assert field_accuracy('{"name": "Blue Spice", "area": "riverside", "near": "x"}', expected) == 0.25
+    assert field_accuracy(expected, expected) == 1.0
+    assert field_accuracy("not json", expected) == 0.0
+
+
+def test_output_exact_match_ignores_key_order_for_json():
+    from ragtune.evaluate.answer_metrics import output_exact_match
+
+    assert output_exact_match('{"b": 2, "a": 1}', '{"a": 1, "b": 2}') == 1.0
+    assert output_exact_match('{"a": 1}', '{"a": 2}') == 0.0
+    assert output_exact_match(" plain text ", "plain text") == 1.0

@@ -39,3 +39,23 @@ def test_bad_qa_files_name_the_line(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         read_qa(tmp_path / "nope.jsonl")
+
+
+def test_eval_files_mix_qa_and_behaviour_items(tmp_path):
+    from ragtune.evaluate.datasets import BehaviourItem, QAItem, read_eval_items
+
+    items = read_eval_items(qa_file(tmp_path, '{"id": "a", "question": "q?"}\n'
+                                              '{"id": "b", "input": "text", "output": "{\\"k\\": 1}"}\n'))
+    assert isinstance(items[0], QAItem) and isinstance(items[1], BehaviourItem) and items[1].output == '{"k": 1}'
+
+
+@pytest.mark.parametrize("text,message", [
+    ('{"id": "a", "input": "", "output": "x"}\n', "non-empty string 'input'"),
+    ('{"id": "a", "input": "x", "output": 3}\n', "string 'output'"),
+    ('{"id": "a", "prompt": "x"}\n', "expected a QA item"),
+])
+def test_bad_behaviour_items_name_the_line(tmp_path, text, message):
+    from ragtune.evaluate.datasets import read_eval_items
+
+    with pytest.raises(InputError, match=f"qa.jsonl:1: .*{message}"):
+        read_eval_items(qa_file(tmp_path, text))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.table import Table
 
 from ragtune.cli.render import console, print_json, progress_bar
+from ragtune.cli.state import state
 
 app = typer.Typer(help="Evaluate retrieval and answers on your own eval sets.", no_args_is_help=True)
 
@@ -40,3 +42,34 @@ def retrieval(
     for mode, scores in data["modes"].items():
         table.add_row(mode, *(f"{scores[m]:.3f}" if m != "p50_ms" else f"{scores[m]:.1f}" for m in metrics))
     console.print(table)
+
+
+@app.command("answers")
+def answers(
+    qa: Path = typer.Option(..., "--qa", help="eval .jsonl: QA items or behaviour items (input/output)"),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="corpus for retrieval and gold documents"),
+    condition: str = typer.Option("retrieval", "--condition",
+                                  help="closed_book | oracle | retrieval | few_shot | oracle+few_shot"),
+    train: Optional[Path] = typer.Option(None, "--train", help="few-shot examples come from here if given"),
+    adapter: Optional[Path] = typer.Option(None, "--adapter", help="a peft LoRA adapter folder to apply"),
+    shots: int = typer.Option(3, "--shots", help="examples in few-shot conditions"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="only the first N items"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+) -> None:
+    """Score the model on an eval set under one condition (95% bootstrap CIs; resumable)."""
+    index = state.index()
+    with progress_bar(not as_json) as bar:
+        run = index.evaluate(qa, condition=condition, corpus=corpus, train=train, adapter=adapter, shots=shots,
+                             limit=limit, on_item=lambda done, total: bar(f"Evaluating ({condition})", done, total))
+    if as_json:
+        print_json(run.to_json())
+        return
+    table = Table(title=f"{condition}: {len(run.items)} items (run {run.run_id})")
+    for name in ("metric", "value", "95% CI", "n"):
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    for name, m in run.metrics.items():
+        table.add_row(name, f"{m.value:.3f}", f"[{m.ci95[0]:.3f}, {m.ci95[1]:.3f}]", str(m.n))
+    console.print(table)
+    errors = sum(1 for i in run.items if i.error)
+    if errors:
+        console.print(f"{errors} items failed to run (see {run.run_dir / 'items.jsonl'})", style="yellow")

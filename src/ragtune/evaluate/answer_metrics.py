@@ -4,6 +4,7 @@ collapsed) before exact match and token-level F1; with several gold answers the 
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from collections import Counter
@@ -55,3 +56,47 @@ def citation_precision(cited_doc_ids: Sequence[str], gold_doc_ids: Sequence[str]
         return None
     gold = set(gold_doc_ids)
     return sum(1 for d in cited_doc_ids if d in gold) / len(cited_doc_ids)
+
+
+# ---- behaviour items: the exact expected output, scored as JSON when it is JSON --------------------------------
+
+
+def parse_json(text: str) -> object | None:
+    """The value ``text`` holds as JSON (surrounding whitespace allowed, nothing else), or None."""
+    try:
+        return json.loads(text.strip())
+    except (ValueError, TypeError):
+        return None
+
+
+def json_valid(prediction: str) -> float:
+    return float(parse_json(prediction) is not None)
+
+
+def field_accuracy(prediction: str, expected: str) -> float:
+    """Share of fields right, over the union of expected and predicted keys (a missing field and an invented one
+    both count as wrong). Values compare as canonical JSON; invalid JSON scores 0."""
+    want = parse_json(expected)
+    if not isinstance(want, dict):
+        raise ValueError("field_accuracy needs an expected JSON object")
+    got = parse_json(prediction)
+    if not isinstance(got, dict):
+        return 0.0
+    keys = set(want) | set(got)
+    if not keys:
+        return 1.0
+    same = sum(1 for k in keys if k in want and k in got and _canonical(want[k]) == _canonical(got[k]))
+    return same / len(keys)
+
+
+def output_exact_match(prediction: str, expected: str) -> float:
+    """Equal as JSON values when the expected output is JSON (key order and spacing ignored), else equal text."""
+    want = parse_json(expected)
+    if want is not None:
+        got = parse_json(prediction)
+        return float(got is not None and _canonical(got) == _canonical(want))
+    return float(prediction.strip() == expected.strip())
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)

@@ -19,7 +19,7 @@ from ragtune.retrieve.filters import Filters
 from ragtune.retrieve.searcher import Searcher
 from ragtune.types import Hit
 
-_MODEL_ABSTAINS = re.compile(r"\b(not in the (documents|sources)|(cannot|can't|unable to) (find|answer)|"
+MODEL_ABSTAINS = re.compile(r"\b(not in the (documents|sources)|(cannot|can't|unable to) (find|answer)|"
                              r"(sources|documents) do not (contain|mention|say))\b", re.I)
 
 
@@ -111,7 +111,7 @@ def answer_from_hits(question: str, hits: Sequence[Hit], generator: Generator, c
         return GroundedReply(ABSTAIN_TEXT, "no_relevant_sources", messages)
     generation = _generate(generator, messages, config.params, on_token)
     raw = first_answer(generation.text)
-    if not raw or _MODEL_ABSTAINS.search(raw):
+    if not raw or MODEL_ABSTAINS.search(raw):
         return GroundedReply(ABSTAIN_TEXT, "model_abstained", messages, generation)
     check = verify_citations(raw, [h.chunk for h in hits])
     if not check.citations or check.answer_support < config.min_support:

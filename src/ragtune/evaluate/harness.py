@@ -1,0 +1,238 @@
+"""The evaluation harness: run a model over an eval set under a named condition and score every item.
+
+Conditions (what the model is given):
+- ``closed_book``: the question (or a behaviour item's input) alone;
+- ``oracle``: the gold context in the prompt (the item's ``context``, else its gold documents' text); for
+  behaviour items the input already holds all the information, so oracle equals closed-book;
+- ``retrieval``: the full RAG pipeline (``ask``), with abstention and citations;
+- ``few_shot``: k solved examples before the item (from ``train`` when given, else other items of the set —
+  never the item being scored);
+- ``oracle+few_shot``: both.
+
+Per-item results are appended to ``runs/<run id>/items.jsonl`` as they complete, so an interrupted run resumes
+where it stopped and a report can be rebuilt without running the model again. A model that returns garbage, or
+fails on one item, never stops the run: the item is scored (or recorded with its error) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ragtune.config import AnswerConfig
+from ragtune.errors import InputError
+from ragtune.evaluate.answer_metrics import (
+    answer_contained, citation_precision, exact_match, field_accuracy, json_valid, output_exact_match, parse_json,
+    token_f1)
+from ragtune.evaluate.bootstrap import bootstrap_ci
+from ragtune.evaluate.datasets import BehaviourItem, EvalItem, QAItem
+from ragtune.generate.answer import MODEL_ABSTAINS, answer_question
+from ragtune.generate.prompts import CLOSED_BOOK_SYSTEM, first_answer, grounded_messages
+from ragtune.models.generator import Generator, Message
+from ragtune.retrieve.searcher import Searcher
+from ragtune.types import Chunk
+
+CONDITIONS = ("closed_book", "oracle", "retrieval", "few_shot", "oracle+few_shot")
+DEFAULT_SHOTS = 3
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    item_id: str
+    condition: str
+    prediction: str
+    abstained: bool
+    metrics: dict[str, float | None]
+    cited_doc_ids: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    value: float
+    ci95: tuple[float, float]
+    n: int
+
+    def to_json(self) -> dict:
+        return {"value": round(self.value, 4), "ci95": [round(self.ci95[0], 4), round(self.ci95[1], 4)], "n": self.n}
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    run_id: str
+    condition: str
+    run_dir: Path
+    items: list[ItemResult]
+    metrics: dict[str, MetricSummary]
+
+    def to_json(self) -> dict:
+        return {"run_id": self.run_id, "condition": self.condition, "run_dir": str(self.run_dir),
+                "n": len(self.items), "errors": sum(1 for i in self.items if i.error),
+                "metrics": {k: v.to_json() for k, v in self.metrics.items()},
+                "items": [i.to_json() for i in self.items]}
+
+
+# ---- prompts per condition -------------------------------------------------------------------------------------
+
+
+def _examples(item: EvalItem, pool: Sequence[EvalItem], shots: int, seed: int) -> list[tuple[str, str]]:
+    """k solved examples of the same shape, chosen deterministically per item, never the item itself."""
+    same = [p for p in pool if type(p) is type(item) and p.item_id != item.item_id]
+    if isinstance(item, QAItem):
+        same = [p for p in same if isinstance(p, QAItem) and p.answers]
+    rng = random.Random(f"{seed}:{item.item_id}")
+    chosen = rng.sample(same, min(shots, len(same)))
+    if isinstance(item, QAItem):
+        return [(p.question, p.answers[0]) for p in chosen]  # type: ignore[union-attr]
+    return [(p.input, p.output) for p in chosen]  # type: ignore[union-attr]
+
+
+def _turns(examples: list[tuple[str, str]]) -> list[Message]:
+    turns: list[Message] = []
+    for prompt, reply in examples:
+        turns += [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}]
+    return turns
+
+
+def condition_messages(item: EvalItem, condition: str, gold_text: str | None,
+                       examples: list[tuple[str, str]]) -> list[Message]:
+    """The prompt for every condition except ``retrieval`` (which is the live ``ask`` pipeline)."""
+    shots = _turns(examples) if "few_shot" in condition else []
+    if isinstance(item, BehaviourItem):
+        return shots + [{"role": "user", "content": item.input}]
+    if condition.startswith("oracle"):
+        if not gold_text:
+            raise InputError(f"item {item.item_id}: the oracle condition needs its 'context' or gold_doc_ids "
+                             "with --corpus")
+        gold = Chunk("gold", "gold", "", 0, gold_text, 0, len(gold_text), (), "")
+        return shots + grounded_messages(item.question, [gold])
+    return [{"role": "system", "content": CLOSED_BOOK_SYSTEM}] + shots + [{"role": "user", "content": item.question}]
+
+
+# ---- scoring ---------------------------------------------------------------------------------------------------
+
+
+def score(item: EvalItem, prediction: str, abstained: bool, cited: Sequence[str]) -> dict[str, float | None]:
+    if isinstance(item, BehaviourItem):
+        metrics: dict[str, float | None] = {"exact_match": output_exact_match(prediction, item.output)}
+        if isinstance(parse_json(item.output), dict):
+            metrics.update(json_valid=json_valid(prediction), field_accuracy=field_accuracy(prediction, item.output))
+        return metrics
+    if not item.answerable:
+        return {"abstain_correct": float(abstained)}
+    answer = "" if abstained else prediction
+    metrics = {"exact_match": exact_match(answer, item.answers), "f1": token_f1(answer, item.answers),
+               "answer_contained": answer_contained(answer, item.answers), "false_abstain": float(abstained)}
+    if item.gold_doc_ids:
+        metrics["citation_precision"] = citation_precision(cited, item.gold_doc_ids)
+    return metrics
+
+
+def summarize(results: Sequence[ItemResult], seed: int = 0) -> dict[str, MetricSummary]:
+    """Mean and 95% bootstrap CI of each metric over the items where it applies."""
+    names = {"abstain_correct": "abstain_rate"}
+    values: dict[str, list[float]] = {}
+    for r in results:
+        for name, value in r.metrics.items():
+            if value is not None:
+                values.setdefault(names.get(name, name), []).append(value)
+    return {name: MetricSummary(sum(v) / len(v), bootstrap_ci(v, seed=seed), len(v)) for name, v in values.items()}
+
+
+# ---- running ---------------------------------------------------------------------------------------------------
+
+
+def run_id(items_path: Path, condition: str, identity: dict) -> str:
+    digest = hashlib.sha256(items_path.read_bytes())
+    digest.update(json.dumps({"condition": condition, **identity}, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:12]
+
+
+def _load_done(path: Path) -> dict[str, ItemResult]:
+    done: dict[str, ItemResult] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                data = json.loads(line)
+                done[data["item_id"]] = ItemResult(**data)
+            except (ValueError, TypeError, KeyError):
+                continue  # a line cut short by an interrupt: that item runs again
+    return done
+
+
+def run_condition(
+    items: Sequence[EvalItem],
+    condition: str,
+    *,
+    generator: Generator,
+    config: AnswerConfig,
+    run_dir: Path,
+    searcher: Searcher | None = None,
+    gold_texts: dict[str, str] | None = None,
+    train: Sequence[EvalItem] | None = None,
+    shots: int = DEFAULT_SHOTS,
+    seed: int = 0,
+    on_item: Callable[[int, int], None] | None = None,
+) -> EvalRun:
+    if condition not in CONDITIONS:
+        raise InputError(f"condition {condition!r}: expected one of {', '.join(CONDITIONS)}")
+    if condition == "retrieval":
+        if searcher is None:
+            raise InputError("the retrieval condition needs a corpus: pass --corpus")
+        if any(isinstance(i, BehaviourItem) for i in items):
+            raise InputError("the retrieval condition applies to QA items only; behaviour items have no question")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    items_path = run_dir / "items.jsonl"
+    done = _load_done(items_path)
+    pool = list(train) if train else list(items)
+    results: list[ItemResult] = []
+    with items_path.open("a") as out:
+        for n, item in enumerate(items, start=1):
+            if item.item_id in done:
+                results.append(done[item.item_id])
+            else:
+                result = _run_item(item, condition, generator, config, searcher, gold_texts or {}, pool, shots, seed)
+                out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+                out.flush()
+                results.append(result)
+            if on_item:
+                on_item(n, len(items))
+    return EvalRun(run_dir.name, condition, run_dir, results, summarize(results, seed))
+
+
+def _run_item(item: EvalItem, condition: str, generator: Generator, config: AnswerConfig,
+              searcher: Searcher | None, gold_texts: dict[str, str], pool: Sequence[EvalItem], shots: int,
+              seed: int) -> ItemResult:
+    started = time.perf_counter()
+    try:
+        cited: list[str] = []
+        if condition == "retrieval":
+            assert isinstance(item, QAItem) and searcher is not None
+            answer = answer_question(item.question, searcher=searcher, generator=generator, config=config)
+            prediction, abstained = answer.answer, answer.abstained
+            cited = [c.doc_id for c in answer.citations]
+        else:
+            gold = (item.context or "\n\n".join(gold_texts.get(d, "") for d in item.gold_doc_ids).strip()
+                    if isinstance(item, QAItem) else None)
+            examples = _examples(item, pool, shots, seed) if "few_shot" in condition else []
+            messages = condition_messages(item, condition, gold or None, examples)
+            text = generator.generate(messages, config.params).text
+            prediction = first_answer(text) if isinstance(item, QAItem) else text.strip()
+            abstained = isinstance(item, QAItem) and bool(MODEL_ABSTAINS.search(prediction))
+        return ItemResult(item.item_id, condition, prediction, abstained, score(item, prediction, abstained, cited),
+                          cited, None, time.perf_counter() - started)
+    except InputError:
+        raise
+    except Exception as exc:  # one bad item (or a model failure on it) must not end the run
+        empty = score(item, "", False, [])
+        return ItemResult(item.item_id, condition, "", False, empty, [], f"{type(exc).__name__}: {exc}",
+                          time.perf_counter() - started)

@@ -1,0 +1,141 @@
+"""The evaluation harness with the fake embedder and generator: conditions, scoring, resume, robustness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ragtune import Index
+from ragtune.errors import InputError
+from ragtune.evaluate.datasets import QAItem
+from ragtune.evaluate.harness import _examples
+from ragtune.testing import FakeEmbedder, FakeGenerator
+from tests.conftest import write
+
+MEMOS = [
+    {"id": "m1", "text": "The Heron project ships on 14 March. Dana Okafor owns the budget."},
+    {"id": "m2", "text": "The Kestrel office moves to the fourth floor in February."},
+]
+QA = [
+    {"id": "q1", "question": "Who owns the Heron budget?", "answers": ["Dana Okafor"], "gold_doc_ids": ["m1"]},
+    {"id": "q2", "question": "Where does the Kestrel office move?", "answers": ["the fourth floor"],
+     "gold_doc_ids": ["m2"]},
+    {"id": "q3", "question": "What colour is the Heron logo?", "answers": [], "answerable": False,
+     "gold_doc_ids": ["m1"]},
+]
+
+
+def jsonl(path: Path, rows: list[dict]) -> Path:
+    return write(path, "\n".join(json.dumps(r) for r in rows) + "\n")
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    return jsonl(tmp_path / "corpus.jsonl", MEMOS), jsonl(tmp_path / "qa.jsonl", QA)
+
+
+def make_index(home: Path, generator=None) -> Index:
+    return Index(home, embedder=FakeEmbedder(), generator=generator or FakeGenerator())
+
+
+def test_oracle_puts_the_gold_document_in_the_prompt(home, files):
+    corpus, qa = files
+    run = make_index(home).evaluate(qa, condition="oracle", corpus=corpus)
+    by_id = {i.item_id: i for i in run.items}
+    assert by_id["q1"].metrics["answer_contained"] == 1.0 and "Dana Okafor" in by_id["q1"].prediction
+    assert run.metrics["answer_contained"].n == 2 and run.metrics["abstain_rate"].n == 1
+    lo, hi = run.metrics["f1"].ci95
+    assert lo <= run.metrics["f1"].value <= hi
+
+
+def test_closed_book_gives_the_model_only_the_question(home, files):
+    corpus, qa = files
+    generator = FakeGenerator()
+    run = make_index(home, generator).evaluate(qa, condition="closed_book")
+    assert all("Sources:" not in m["content"] for call in generator.calls for m in call)
+    assert run.metrics["f1"].value == 0.0  # the fake says "I do not know." without sources
+
+
+def test_retrieval_runs_the_rag_pipeline_and_scores_citations(home, files):
+    corpus, qa = files
+    run = make_index(home).evaluate(qa, condition="retrieval", corpus=corpus)
+    q1 = next(i for i in run.items if i.item_id == "q1")
+    assert q1.cited_doc_ids == ["m1"] and q1.metrics["citation_precision"] == 1.0
+    assert "citation_precision" in run.to_json()["metrics"]
+
+
+def test_few_shot_examples_never_include_the_scored_item():
+    items = [QAItem(f"q{i}", f"question {i}", (f"a{i}",), True, (), None, i) for i in range(6)]
+    for item in items:
+        examples = _examples(item, items, 3, seed=0)
+        assert len(examples) == 3 and all(q != item.question for q, _ in examples)
+    assert _examples(items[0], items, 3, 0) == _examples(items[0], items, 3, 0)  # deterministic
+
+
+def test_few_shot_uses_the_train_file_when_given(home, files, tmp_path):
+    corpus, qa = files
+    train = jsonl(tmp_path / "train.jsonl", [{"id": "t1", "question": "Training question?", "answers": ["yes"]}])
+    generator = FakeGenerator("x")
+    make_index(home, generator).evaluate(qa, condition="few_shot", train=train, shots=2)
+    assert any(m["content"] == "Training question?" for m in generator.calls[0])
+
+
+def test_behaviour_items_score_json_validity_and_fields(home, tmp_path):
+    rows = [{"id": f"e{i}", "input": f"Cafe {i} in the centre.",
+             "output": json.dumps({"name": f"Cafe {i}", "area": "centre"}, sort_keys=True)} for i in range(4)]
+    qa = jsonl(tmp_path / "e2e.jsonl", rows)
+    good = make_index(home / "a", FakeGenerator(lambda m: json.dumps(
+        {"name": m[-1]["content"].split(" in ")[0], "area": "centre"}))).evaluate(qa, condition="closed_book")
+    assert good.metrics["json_valid"].value == 1.0 and good.metrics["field_accuracy"].value == 1.0
+    assert good.metrics["exact_match"].value == 1.0
+    bad = make_index(home / "b", FakeGenerator("Sure! Here is the JSON you asked for")).evaluate(
+        qa, condition="few_shot")
+    assert bad.metrics["json_valid"].value == 0.0 and bad.metrics["field_accuracy"].value == 0.0
+
+
+def test_a_failing_model_is_recorded_per_item_and_the_run_goes_on(home, files):
+    corpus, qa = files
+
+    def explode(messages):
+        raise RuntimeError("CUDA out of memory")
+
+    run = make_index(home, FakeGenerator(explode)).evaluate(qa, condition="closed_book")
+    assert len(run.items) == 3 and all(i.error and "out of memory" in i.error for i in run.items)
+
+
+def test_a_run_resumes_instead_of_repeating_finished_items(home, files):
+    corpus, qa = files
+    generator = FakeGenerator()
+    index = make_index(home, generator)
+    first = index.evaluate(qa, condition="oracle", corpus=corpus)
+    calls = len(generator.calls)
+    again = index.evaluate(qa, condition="oracle", corpus=corpus)
+    assert len(generator.calls) == calls and again.run_id == first.run_id
+    assert (first.run_dir / "items.jsonl").read_text().count("\n") == 3
+    lines = (first.run_dir / "items.jsonl").read_text().splitlines()
+    (first.run_dir / "items.jsonl").write_text("\n".join(lines[:1] + [lines[1][:20]]) + "\n")  # interrupted
+    index.evaluate(qa, condition="oracle", corpus=corpus)
+    assert len(generator.calls) == calls + 2
+
+
+@pytest.mark.parametrize("condition,kwargs,message", [
+    ("telepathy", {}, "condition 'telepathy'"),
+    ("retrieval", {}, None),
+    ("oracle", {}, "oracle condition needs"),
+])
+def test_conditions_that_cannot_run_are_user_errors(home, tmp_path, condition, kwargs, message):
+    qa = jsonl(tmp_path / "qa.jsonl", [{"id": "q", "question": "Who?", "answers": ["x"]}])
+    index = make_index(home)
+    if message is None:  # retrieval on an empty index runs and abstains rather than failing
+        assert index.evaluate(qa, condition=condition).items[0].abstained
+        return
+    with pytest.raises(InputError, match=message):
+        index.evaluate(qa, condition=condition, **kwargs)
+
+
+def test_behaviour_items_cannot_use_retrieval(home, tmp_path):
+    qa = jsonl(tmp_path / "e.jsonl", [{"id": "e", "input": "x", "output": "{}"}])
+    with pytest.raises(InputError, match="QA items only"):
+        make_index(home).evaluate(qa, condition="retrieval")
