@@ -20,7 +20,7 @@ import hashlib
 import json
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -39,6 +39,9 @@ from ragtune.types import Chunk
 
 CONDITIONS = ("closed_book", "oracle", "retrieval", "few_shot", "oracle+few_shot")
 DEFAULT_SHOTS = 3
+BEHAVIOUR_MAX_NEW_TOKENS = 192
+# Bump when prompts or scoring change, so saved runs are not resumed into results they no longer match.
+HARNESS_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,8 @@ def summarize(results: Sequence[ItemResult], seed: int = 0) -> dict[str, MetricS
 
 def run_id(items_path: Path, condition: str, identity: dict) -> str:
     digest = hashlib.sha256(items_path.read_bytes())
-    digest.update(json.dumps({"condition": condition, **identity}, sort_keys=True, default=str).encode())
+    payload = {"condition": condition, "harness": HARNESS_VERSION, **identity}
+    digest.update(json.dumps(payload, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:12]
 
 
@@ -225,7 +229,10 @@ def _run_item(item: EvalItem, condition: str, generator: Generator, config: Answ
                     if isinstance(item, QAItem) else None)
             examples = _examples(item, pool, shots, seed) if "few_shot" in condition else []
             messages = condition_messages(item, condition, gold or None, examples)
-            text = generator.generate(messages, config.params).text
+            params = config.params
+            if isinstance(item, BehaviourItem):  # answer-length caps are for QA; leave room for the full output
+                params = replace(params, max_new_tokens=max(params.max_new_tokens, BEHAVIOUR_MAX_NEW_TOKENS))
+            text = generator.generate(messages, params).text
             prediction = first_answer(text) if isinstance(item, QAItem) else text.strip()
             abstained = isinstance(item, QAItem) and bool(MODEL_ABSTAINS.search(prediction))
         return ItemResult(item.item_id, condition, prediction, abstained, score(item, prediction, abstained, cited),

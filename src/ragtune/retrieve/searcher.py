@@ -60,7 +60,7 @@ class _ExactState:
         vectors = table["vector"].combine_chunks().flatten().to_numpy() if self.n else np.zeros(0, np.float32)
         self.vectors = np.ascontiguousarray(vectors.reshape(self.n, dim), dtype=np.float32)
         self.lexical = LexicalIndex.build(table["terms"])
-        self.source_paths: list[str] = table["source_path"].to_pylist()
+        self.source_paths = np.array(table["source_path"].to_pylist(), dtype=str)
         self._meta_kv = table["meta_kv"]
         self._meta_sets: list[set[str]] | None = None
         self._chunk_cache: dict[int, Chunk] = {}
@@ -70,18 +70,15 @@ class _ExactState:
             return None
         if filters.metadata and self._meta_sets is None:
             self._meta_sets = [set(kv or ()) for kv in self._meta_kv.to_pylist()]
-        prefix = filters.path_prefix
+        mask = np.ones(self.n, dtype=bool)
+        if filters.path_prefix and self.n:
+            mask &= np.char.startswith(self.source_paths, filters.path_prefix)
         wanted = [f"{k}={v}" for k, v in filters.metadata.items()]
-        meta = self._meta_sets
-        return np.fromiter(
-            (
-                (not prefix or self.source_paths[i].startswith(prefix))
-                and (not wanted or all(w in meta[i] for w in wanted))  # type: ignore[index]
-                for i in range(self.n)
-            ),
-            dtype=bool,
-            count=self.n,
-        )
+        if wanted:
+            meta = self._meta_sets or []
+            mask &= np.fromiter((all(w in meta[i] for w in wanted) for i in range(self.n)), dtype=bool,
+                                count=self.n)
+        return mask
 
     def chunks(self, indices: list[int]) -> list[Chunk]:
         """Chunks by row, built from Arrow once and then served from a per-version cache."""
