@@ -13,7 +13,8 @@ from typing import Callable, Iterator, Sequence
 
 from ragtune.audit.log import AuditLog
 from ragtune.evaluate.datasets import QAItem, read_eval_items
-from ragtune.evaluate.harness import DEFAULT_SHOTS, EvalRun, run_condition, run_id
+from ragtune.evaluate.diagnose import Diagnosis, diagnose
+from ragtune.evaluate.harness import DEFAULT_SHOTS, EvalRun, item_scores, run_condition, run_id
 from ragtune.audit.records import answer_record
 from ragtune.audit.replay import ReplayResult, compare
 from ragtune.config import AnswerConfig, GeneratorConfig, Settings, resolve_home
@@ -264,6 +265,44 @@ class Index:
             searcher=source.searcher if condition == "retrieval" else None, gold_texts=gold_texts,
             train=train_items, shots=shots, seed=seed, on_item=on_item,
         )
+
+    def diagnose(
+        self,
+        qa: str | Path,
+        *,
+        corpus: str | Path | None = None,
+        train: str | Path | None = None,
+        adapter: str | Path | None = None,
+        target: float = 0.8,
+        shots: int = DEFAULT_SHOTS,
+        limit: int | None = None,
+        on_item: Callable[[str, int, int], None] | None = None,
+    ) -> tuple[Diagnosis, dict[str, EvalRun], Path]:
+        """Run the conditions that apply, decide prompt | rag | finetune | both, and save the result as JSON."""
+        if not 0 < target <= 1:
+            raise InputError(f"target={target}: must be in (0, 1]")
+        items = read_eval_items(Path(qa))
+        has_qa = any(isinstance(i, QAItem) for i in items)
+        conditions = ["closed_book", "few_shot"]
+        if has_qa:
+            conditions += ["oracle", "oracle+few_shot"]
+            if corpus is not None or self.store.counts()[1] > 0:
+                conditions.append("retrieval")
+        runs: dict[str, EvalRun] = {}
+        for condition in conditions:
+            progress = (lambda done, total, c=condition: on_item(c, done, total)) if on_item else None
+            try:
+                runs[condition] = self.evaluate(qa, condition=condition, corpus=corpus, train=train, adapter=adapter,
+                                                shots=shots, limit=limit, on_item=progress)
+            except InputError as exc:
+                if condition.startswith("oracle") and "oracle condition needs" in str(exc):
+                    continue  # no gold context available: the verdict rests on the other conditions
+                raise
+        diagnosis = diagnose(item_scores(runs, items), target)
+        out = self.home / "runs" / f"diagnose-{'-'.join(sorted(r.run_id for r in runs.values()))[:64]}.json"
+        out.write_text(json.dumps({"qa": str(qa), "target": target, **diagnosis.to_json(),
+                                   "runs": {c: r.run_id for c, r in runs.items()}}, indent=2))
+        return diagnosis, runs, out
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         return self.store.get_document(doc_id)

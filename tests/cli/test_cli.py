@@ -151,3 +151,16 @@ def test_eval_answers_on_behaviour_items_reports_metrics_with_cis(tmp_path, shar
         metric = data["metrics"][name]
         assert 0 <= metric["value"] <= 1 and metric["ci95"][0] <= metric["value"] <= metric["ci95"][1]
     assert (tmp_path / "home" / "runs" / data["run_id"] / "items.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_diagnose_reports_a_verdict_with_evidence_and_cis(tmp_path):
+    eval_dir = REPO / "examples" / "eval"
+    result = ragtune(tmp_path / "home", "diagnose", "--qa", str(eval_dir / "memos_qa.jsonl"), "--corpus",
+                     str(eval_dir / "memos_corpus.jsonl"), "--limit", "8", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["verdict"] in ("prompt", "rag", "finetune", "both") and isinstance(data["evidence"], list)
+    for condition in ("closed_book", "few_shot", "oracle", "oracle+few_shot", "retrieval"):
+        assert {"score", "ci95"} <= set(data["conditions"][condition])
+    assert Path(data["report"]).exists() and data["evidence"]

@@ -139,3 +139,27 @@ def test_behaviour_items_cannot_use_retrieval(home, tmp_path):
     qa = jsonl(tmp_path / "e.jsonl", [{"id": "e", "input": "x", "output": "{}"}])
     with pytest.raises(InputError, match="QA items only"):
         make_index(home).evaluate(qa, condition="retrieval")
+
+
+def test_diagnose_runs_the_conditions_and_returns_a_verdict(home, files):
+    corpus, qa = files
+    diagnosis, runs, path = make_index(home).diagnose(qa, corpus=corpus, target=0.8)
+    assert set(runs) == {"closed_book", "few_shot", "oracle", "oracle+few_shot", "retrieval"}
+    # the fake reader knows nothing closed-book and answers from any passage it is given: a knowledge problem
+    assert diagnosis.verdict == "rag" and path.exists()
+    assert json.loads(path.read_text())["verdict"] == "rag"
+
+
+def test_diagnose_on_behaviour_items_skips_the_oracle_conditions(home, tmp_path):
+    rows = [{"id": f"e{i}", "input": f"Cafe {i}.", "output": json.dumps({"name": f"Cafe {i}"})} for i in range(6)]
+    qa = jsonl(tmp_path / "e2e.jsonl", rows)
+    diagnosis, runs, _ = make_index(home, FakeGenerator("not json")).diagnose(qa)
+    assert set(runs) == {"closed_book", "few_shot"} and diagnosis.verdict == "finetune"
+
+
+def test_behaviour_items_get_room_for_about_twice_their_expected_output():
+    from ragtune.evaluate.harness import behaviour_token_budget
+
+    assert behaviour_token_budget('{"name": "Blue Spice", "area": "city centre"}', 48) == 48
+    assert behaviour_token_budget("x" * 300, 48) == 216
+    assert behaviour_token_budget("x" * 10_000, 48) == 512

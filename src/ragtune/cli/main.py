@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from ragtune.cli import ask as ask_cmd
+from ragtune.cli import diagnose as diagnose_cmd
 from ragtune.cli import eval as eval_cmd
 from ragtune.cli import ingest as ingest_cmd
 from ragtune.cli import search as search_cmd
@@ -41,6 +42,7 @@ def main(
 ingest_cmd.register(app)
 search_cmd.register(app)
 ask_cmd.register(app)
+diagnose_cmd.register(app)
 app.add_typer(eval_cmd.app, name="eval")
 
 

@@ -39,9 +39,14 @@ from ragtune.types import Chunk
 
 CONDITIONS = ("closed_book", "oracle", "retrieval", "few_shot", "oracle+few_shot")
 DEFAULT_SHOTS = 3
-BEHAVIOUR_MAX_NEW_TOKENS = 192
 # Bump when prompts or scoring change, so saved runs are not resumed into results they no longer match.
-HARNESS_VERSION = 1
+HARNESS_VERSION = 2
+
+
+def behaviour_token_budget(expected: str, floor: int) -> int:
+    """New tokens allowed for a behaviour item: about twice the expected output (≈ 3 characters a token), so a
+    right answer always fits and a rambling one is cut instead of running for hundreds of tokens."""
+    return max(floor, min(512, 2 * (len(expected) // 3 + 8)))
 
 
 @dataclass(frozen=True)
@@ -231,7 +236,7 @@ def _run_item(item: EvalItem, condition: str, generator: Generator, config: Answ
             messages = condition_messages(item, condition, gold or None, examples)
             params = config.params
             if isinstance(item, BehaviourItem):  # answer-length caps are for QA; leave room for the full output
-                params = replace(params, max_new_tokens=max(params.max_new_tokens, BEHAVIOUR_MAX_NEW_TOKENS))
+                params = replace(params, max_new_tokens=behaviour_token_budget(item.output, params.max_new_tokens))
             text = generator.generate(messages, params).text
             prediction = first_answer(text) if isinstance(item, QAItem) else text.strip()
             abstained = isinstance(item, QAItem) and bool(MODEL_ABSTAINS.search(prediction))
@@ -243,3 +248,33 @@ def _run_item(item: EvalItem, condition: str, generator: Generator, config: Answ
         empty = score(item, "", False, [])
         return ItemResult(item.item_id, condition, "", False, empty, [], f"{type(exc).__name__}: {exc}",
                           time.perf_counter() - started)
+
+
+def primary_score(item: EvalItem, metrics: dict[str, float | None]) -> float | None:
+    """The score diagnose decides on: content for answerable QA items, the exact output for behaviour items;
+    None for unanswerable items (reported as abstention evidence, not part of the verdict)."""
+    if isinstance(item, BehaviourItem):
+        value = metrics.get("field_accuracy")
+        return value if value is not None else metrics.get("exact_match")
+    if not item.answerable:
+        return None
+    return metrics.get("answer_contained")
+
+
+def item_scores(runs: dict[str, EvalRun], items: Sequence[EvalItem]) -> list:
+    """Per-item primary scores across conditions, for :func:`ragtune.evaluate.diagnose.diagnose`."""
+    from ragtune.evaluate.diagnose import ItemScores
+
+    by_condition = {c: {r.item_id: r for r in run.items} for c, run in runs.items()}
+    scored = []
+    for item in items:
+        scores = {}
+        for condition, results in by_condition.items():
+            result = results.get(item.item_id)
+            if result is not None and result.error is None:
+                value = primary_score(item, result.metrics)
+                if value is not None:
+                    scores[condition] = value
+        if scores:
+            scored.append(ItemScores(item.item_id, "behaviour" if isinstance(item, BehaviourItem) else "qa", scores))
+    return scored

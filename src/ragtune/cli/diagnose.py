@@ -1,0 +1,54 @@
+"""``ragtune diagnose``: is it knowledge (RAG), behaviour (fine-tune), both, or a better prompt?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ragtune.cli.render import console, print_json, progress_bar
+from ragtune.cli.state import state
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def diagnose(
+        qa: Path = typer.Option(..., "--qa", help="eval .jsonl: QA items and/or behaviour items (input/output)"),
+        corpus: Optional[Path] = typer.Option(None, "--corpus", help="documents for retrieval and gold context"),
+        train: Optional[Path] = typer.Option(None, "--train", help="few-shot examples come from here if given"),
+        adapter: Optional[Path] = typer.Option(None, "--adapter", help="a peft LoRA adapter folder to apply"),
+        target: float = typer.Option(0.8, "--target", help="the score that counts as good enough"),
+        shots: int = typer.Option(3, "--shots", help="examples in few-shot conditions"),
+        limit: Optional[int] = typer.Option(None, "--limit", help="only the first N items"),
+        as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    ) -> None:
+        """Run closed-book, few-shot, oracle, oracle+few-shot and retrieval, then give a verdict with evidence."""
+        index = state.index()
+        with progress_bar(not as_json) as bar:
+            diagnosis, runs, path = index.diagnose(
+                qa, corpus=corpus, train=train, adapter=adapter, target=target, shots=shots, limit=limit,
+                on_item=lambda condition, done, total: bar(f"Running {condition}", done, total))
+        if as_json:
+            print_json({**diagnosis.to_json(), "runs": {c: r.run_id for c, r in runs.items()},
+                        "report": str(path)})
+            return
+        table = Table(title="Conditions (primary score, 95% CI)")
+        for name in ("condition", "score", "95% CI", "n"):
+            table.add_column(name, justify="left" if name == "condition" else "right")
+        for name, e in diagnosis.conditions.items():
+            table.add_row(name, f"{e.value:.3f}", f"[{e.ci95[0]:.3f}, {e.ci95[1]:.3f}]", str(e.n))
+        console.print(table)
+        headline = Text(f"Verdict: {diagnosis.verdict}", style="bold green")
+        if diagnosis.inconclusive:
+            more = f" — about {diagnosis.items_needed} items would settle it" if diagnosis.items_needed else ""
+            headline.append(f" (inconclusive{more})", style="yellow")
+        console.print(headline)
+        for line in diagnosis.evidence:
+            console.print(Text(f"• {line}"))
+        console.print(Text("Failures: " + ", ".join(f"{k} {v}" for k, v in diagnosis.failures.items()), style="dim"))
+        for rec in diagnosis.recommendations:
+            console.print(Text(f"→ {rec}", style="cyan"))
+        console.print(Text(f"saved {path}", style="dim"))

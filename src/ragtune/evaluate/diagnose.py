@@ -1,0 +1,194 @@
+"""``diagnose``: is it knowledge or behaviour? A verdict from paired condition results, with evidence and CIs.
+
+Inputs are per-item primary scores under each condition, aligned by item id:
+- QA items score on content — ``answer_contained`` (the gold answer is in the reply). Verbosity and format of
+  free-text answers are reported but do not drive the verdict: a QA set states what is true, not how to say it.
+  Unanswerable items are left out of the verdict and reported as abstention evidence.
+- behaviour items score on the exact expected output — per-field accuracy for JSON outputs (invalid JSON = 0),
+  exact match otherwise.
+
+Rules (target T, default 0.8; an item "passes" when its primary score is at least 0.5):
+1. **prompt** — closed-book or few-shot already meets T.
+2. **knowledge** problem — putting the gold context in the prompt helps: the paired gain oracle − closed_book
+   has a 95% CI above zero and a mean of at least ``MIN_EFFECT`` (0.1). QA items that fail even with the gold
+   context are *comprehension* misses: the model misreads a passage that holds the answer. They are not
+   evidence for fine-tuning (no format or behaviour is wrong; a stronger model, or RAFT-style training, raises
+   that ceiling) and are reported separately.
+3. **behaviour** problem — behaviour items still miss T with all the information and the best prompt
+   (oracle + few-shot): the model has what it needs and still produces the wrong output.
+4. Verdict: both problems → **both**; knowledge only → **rag**; behaviour only → **finetune**; neither, and
+   oracle + few-shot meets T → **prompt**; neither and it does not → **rag** when retrieval-style context is what
+   moved the score most, else inconclusive.
+Whenever a deciding CI straddles its boundary the verdict is marked ``inconclusive`` with a rough estimate of
+how many items would separate it (CI half-width shrinks with √n).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from ragtune.evaluate.bootstrap import bootstrap_ci, paired_bootstrap_diff
+
+MIN_EFFECT = 0.1
+PASS = 0.5
+VERDICTS = ("prompt", "rag", "finetune", "both")
+
+
+@dataclass(frozen=True)
+class ItemScores:
+    """One item's primary score per condition (missing key = condition not run)."""
+
+    item_id: str
+    kind: str  # "qa" | "behaviour"
+    scores: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    ci95: tuple[float, float]
+    n: int
+
+    def to_json(self) -> dict:
+        return {"score": round(self.value, 4), "ci95": [round(self.ci95[0], 4), round(self.ci95[1], 4)], "n": self.n}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    verdict: str
+    inconclusive: bool
+    conditions: dict[str, Estimate]
+    evidence: list[str]
+    failures: dict[str, int]
+    items_needed: int | None = None
+    knowledge_gain: tuple[float, float, float] | None = None
+    recommendations: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "verdict": self.verdict, "inconclusive": self.inconclusive,
+            "conditions": {k: v.to_json() for k, v in self.conditions.items()},
+            "evidence": self.evidence, "failures": self.failures, "items_needed": self.items_needed,
+            "knowledge_gain": None if self.knowledge_gain is None else {
+                "mean": round(self.knowledge_gain[0], 4),
+                "ci95": [round(self.knowledge_gain[1], 4), round(self.knowledge_gain[2], 4)]},
+            "recommendations": self.recommendations,
+        }
+
+
+def _estimate(items: Sequence[ItemScores], condition: str) -> Estimate | None:
+    values = [i.scores[condition] for i in items if condition in i.scores]
+    if not values:
+        return None
+    return Estimate(sum(values) / len(values), bootstrap_ci(values), len(values))
+
+
+def _needed(n: int, half_width: float, margin: float) -> int:
+    """Items for the CI half-width to shrink below the margin (half-width ∝ 1/√n)."""
+    margin = max(abs(margin), 0.01)
+    return int(math.ceil(n * (half_width / margin) ** 2))
+
+
+def diagnose(items: Sequence[ItemScores], target: float = 0.8) -> Diagnosis:
+    if not items:
+        raise ValueError("diagnose needs at least one scored item")
+    names = ("closed_book", "few_shot", "oracle", "oracle+few_shot", "retrieval")
+    conditions = {c: e for c in names if (e := _estimate(items, c)) is not None}
+    evidence: list[str] = []
+    needed: list[int] = []
+    inconclusive = False
+
+    # 1. prompt: the model already does it without extra information
+    for c in ("closed_book", "few_shot"):
+        e = conditions.get(c)
+        if e and e.value >= target:
+            uncertain = e.ci95[0] < target
+            evidence.append(f"{c} scores {e.value:.2f} [{e.ci95[0]:.2f}, {e.ci95[1]:.2f}], meeting the target "
+                            f"{target:.2f}: no retrieval or training needed")
+            if uncertain:
+                needed.append(_needed(e.n, (e.ci95[1] - e.ci95[0]) / 2, e.value - target))
+            return Diagnosis("prompt", uncertain, conditions, evidence, _failures(items), max(needed, default=None),
+                             recommendations=["use the prompt as measured; re-check as the data grows"])
+
+    # 2. knowledge: does the gold context help? (paired over items that ran both conditions)
+    qa = [i for i in items if i.kind == "qa" and {"oracle", "closed_book"} <= set(i.scores)]
+    knowledge = False
+    gain = None
+    if qa:
+        gain = paired_bootstrap_diff([i.scores["oracle"] for i in qa], [i.scores["closed_book"] for i in qa])
+        mean, lo, hi = gain
+        knowledge = lo > 0 and mean >= MIN_EFFECT
+        evidence.append(f"gold context in the prompt changes the QA score by {mean:+.2f} [{lo:+.2f}, {hi:+.2f}] "
+                        f"over {len(qa)} questions")
+        if (lo <= 0 < mean) or (lo > 0 and abs(mean - MIN_EFFECT) < (hi - lo) / 2):
+            inconclusive = True
+            needed.append(_needed(len(qa), (hi - lo) / 2, mean))
+        comprehension = sum(1 for i in qa if i.scores["oracle"] < PASS and i.scores.get("oracle+few_shot", 0) < PASS)
+        if comprehension:
+            evidence.append(f"{comprehension} of {len(qa)} questions fail even with the gold passage in the prompt: "
+                            "the model misreads context that holds the answer (comprehension misses — a model "
+                            "capability limit, counted neither for retrieval nor for fine-tuning)")
+        if "retrieval" in conditions and "oracle" in conditions:
+            paired = [i for i in qa if "retrieval" in i.scores]
+            if paired:
+                lag, llo, lhi = paired_bootstrap_diff([i.scores["oracle"] for i in paired],
+                                                      [i.scores["retrieval"] for i in paired])
+                if llo > 0:
+                    evidence.append(f"retrieval trails the gold context by {lag:.2f} [{llo:.2f}, {lhi:.2f}]: "
+                                    "retrieval is a bottleneck (try hybrid search, a larger k, or smaller chunks)")
+                else:
+                    evidence.append(f"retrieval reaches the gold-context score (gap {lag:+.2f} "
+                                    f"[{llo:+.2f}, {lhi:+.2f}])")
+
+    # 3. behaviour: with everything the model needs and the best prompt, do behaviour items still fail?
+    behaviour_items = [i for i in items if i.kind == "behaviour"]
+    behaviour = False
+    if behaviour_items:
+        best = "oracle+few_shot" if any("oracle+few_shot" in i.scores for i in behaviour_items) else "few_shot"
+        e = _estimate(behaviour_items, best) or _estimate(behaviour_items, "closed_book")
+        if e is not None:
+            behaviour = e.value < target
+            evidence.append(f"behaviour items score {e.value:.2f} [{e.ci95[0]:.2f}, {e.ci95[1]:.2f}] with all "
+                            f"information and {best.replace('+', ' + ')} examples (target {target:.2f})")
+            if e.ci95[0] < target <= e.ci95[1]:
+                inconclusive = True
+                needed.append(_needed(e.n, (e.ci95[1] - e.ci95[0]) / 2, e.value - target))
+
+    if knowledge and behaviour:
+        verdict = "both"
+        recs = ["index the documents (RAG) for the facts", "fine-tune a LoRA adapter on the output format"]
+    elif knowledge:
+        verdict = "rag"
+        recs = ["index the documents and answer with retrieval (RAG)"]
+    elif behaviour:
+        verdict = "finetune"
+        recs = ["fine-tune a LoRA adapter on examples of the required output (a few hundred is typical)"]
+    else:
+        ofs = conditions.get("oracle+few_shot")
+        verdict = "prompt" if ofs and ofs.value >= target else "rag"
+        inconclusive = True
+        recs = ["collect more items: neither knowledge nor behaviour failures stand out"]
+        evidence.append("no condition separates knowledge from behaviour failures at this sample size")
+    return Diagnosis(verdict, inconclusive, conditions, evidence, _failures(items), max(needed, default=None),
+                     gain, recs)
+
+
+def _failures(items: Sequence[ItemScores]) -> dict[str, int]:
+    """Failure taxonomy over items (an item counts once, in the first class that explains it)."""
+    counts = {"knowledge": 0, "retrieval": 0, "comprehension": 0, "behaviour": 0, "prompt_fixable": 0}
+    for i in items:
+        s = i.scores
+        if s.get("closed_book", 0) >= PASS:
+            continue
+        if i.kind == "behaviour":
+            best = max(s.get("few_shot", 0), s.get("oracle+few_shot", 0))
+            counts["prompt_fixable" if best >= PASS else "behaviour"] += 1
+        elif s.get("oracle", 0) >= PASS:
+            counts["retrieval" if "retrieval" in s and s["retrieval"] < PASS else "knowledge"] += 1
+        elif s.get("oracle+few_shot", 0) >= PASS or s.get("few_shot", 0) >= PASS:
+            counts["prompt_fixable"] += 1
+        else:
+            counts["comprehension"] += 1
+    return counts

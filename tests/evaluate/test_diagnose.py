@@ -1,0 +1,82 @@
+"""diagnose rules on fake condition results: every verdict, the comprehension rule, and inconclusive evidence."""
+
+from __future__ import annotations
+
+import random
+
+from ragtune.evaluate.diagnose import ItemScores, diagnose
+
+
+def qa_items(n: int, **rates: float) -> list[ItemScores]:
+    """n QA items; each condition passes (1.0) for the first rate·n items, fails (0.0) for the rest."""
+    items = []
+    for k in range(n):
+        scores = {c.replace("_plus_", "+"): float(k < round(r * n)) for c, r in rates.items()}
+        items.append(ItemScores(f"q{k}", "qa", scores))
+    return items
+
+
+def behaviour_items(n: int, **rates: float) -> list[ItemScores]:
+    return [ItemScores(f"b{i.item_id}", "behaviour", i.scores) for i in qa_items(n, **rates)]
+
+
+def test_prompt_when_closed_book_already_meets_the_target():
+    d = diagnose(qa_items(200, closed_book=0.95, oracle=0.97, few_shot=0.95, oracle_plus_few_shot=0.97))
+    assert d.verdict == "prompt" and not d.inconclusive
+
+
+def test_prompt_when_examples_alone_fix_it():
+    d = diagnose(behaviour_items(200, closed_book=0.1, few_shot=0.92, oracle=0.1, oracle_plus_few_shot=0.92))
+    assert d.verdict == "prompt"
+
+
+def test_rag_when_gold_context_fixes_the_failures():
+    d = diagnose(qa_items(100, closed_book=0.05, few_shot=0.05, oracle=0.9, oracle_plus_few_shot=0.9,
+                          retrieval=0.85))
+    assert d.verdict == "rag" and not d.inconclusive and d.knowledge_gain[1] > 0
+    assert d.failures["knowledge"] >= 80
+
+
+def test_a_model_that_misreads_half_the_gold_passages_is_still_a_rag_case():
+    # the small-model situation: nothing known closed-book, half right with the passage in the prompt
+    d = diagnose(qa_items(60, closed_book=0.0, few_shot=0.0, oracle=0.52, oracle_plus_few_shot=0.52))
+    assert d.verdict == "rag"
+    assert d.failures["comprehension"] == 29 and d.failures["behaviour"] == 0
+    assert any("comprehension" in e for e in d.evidence)
+
+
+def test_retrieval_lagging_the_oracle_is_named_as_the_bottleneck():
+    d = diagnose(qa_items(100, closed_book=0.0, oracle=0.9, oracle_plus_few_shot=0.9, retrieval=0.5))
+    assert d.verdict == "rag" and any("retrieval is a bottleneck" in e for e in d.evidence)
+    assert d.failures["retrieval"] == 40
+
+
+def test_finetune_when_behaviour_fails_with_all_information_and_examples():
+    d = diagnose(behaviour_items(150, closed_book=0.0, few_shot=0.4, oracle=0.0, oracle_plus_few_shot=0.4))
+    assert d.verdict == "finetune" and not d.inconclusive and d.failures["behaviour"] == 90
+
+
+def test_both_when_knowledge_and_behaviour_failures_are_substantial():
+    items = (qa_items(100, closed_book=0.0, few_shot=0.0, oracle=0.9, oracle_plus_few_shot=0.9)
+             + behaviour_items(100, closed_book=0.0, few_shot=0.3, oracle=0.0, oracle_plus_few_shot=0.3))
+    d = diagnose(items)
+    assert d.verdict == "both"
+
+
+def test_a_small_sample_is_inconclusive_and_says_how_many_items_would_settle_it():
+    d = diagnose(behaviour_items(12, closed_book=0.0, few_shot=0.67, oracle=0.0, oracle_plus_few_shot=0.67))
+    assert d.inconclusive and d.items_needed and d.items_needed > 12
+
+
+def test_a_noisy_small_knowledge_gain_is_inconclusive():
+    rng = random.Random(0)
+    items = [ItemScores(f"q{i}", "qa", {"closed_book": float(rng.random() < 0.3),
+                                        "oracle": float(rng.random() < 0.4)}) for i in range(15)]
+    d = diagnose(items)
+    assert d.inconclusive
+
+
+def test_to_json_has_the_contract_keys():
+    data = diagnose(qa_items(50, closed_book=0.0, oracle=0.9)).to_json()
+    assert data["verdict"] in ("prompt", "rag", "finetune", "both")
+    assert {"score", "ci95"} <= set(data["conditions"]["oracle"]) and isinstance(data["evidence"], list)
