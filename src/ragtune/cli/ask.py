@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ragtune.cli import options
 from ragtune.cli.render import console, err_console, print_json
 from ragtune.cli.state import state
 from ragtune.errors import InputError
@@ -26,7 +27,7 @@ def register(app: typer.Typer) -> None:
     def ask(
         question: str = typer.Argument(..., help="the question"),
         no_retrieval: bool = typer.Option(False, "--no-retrieval", help="closed-book: the same model, no sources"),
-        adapter: Optional[Path] = typer.Option(None, "--adapter", help="a peft LoRA adapter folder to apply"),
+        adapter: Optional[Path] = options.ADAPTER,
         k: Optional[int] = typer.Option(None, "-k", "--top-k", help="how many sources to put in the prompt"),
         path_prefix: Optional[str] = typer.Option(None, "--path", help="only sources whose path starts so"),
         where: Optional[List[str]] = typer.Option(None, "--where", help="metadata filter key=value (repeatable)"),

@@ -10,19 +10,20 @@ from rich.table import Table
 from rich.text import Text
 
 from ragtune.cli.render import console, print_json, progress_bar
+from ragtune.cli import options
 from ragtune.cli.state import state
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def diagnose(
-        qa: Path = typer.Option(..., "--qa", help="eval .jsonl: QA items and/or behaviour items (input/output)"),
-        corpus: Optional[Path] = typer.Option(None, "--corpus", help="documents for retrieval and gold context"),
-        train: Optional[Path] = typer.Option(None, "--train", help="few-shot examples come from here if given"),
-        adapter: Optional[Path] = typer.Option(None, "--adapter", help="a peft LoRA adapter folder to apply"),
+        qa: Path = options.EVAL_QA,
+        corpus: Optional[Path] = options.EVAL_CORPUS,
+        train: Optional[Path] = options.TRAIN,
+        adapter: Optional[Path] = options.ADAPTER,
         target: float = typer.Option(0.8, "--target", help="the score that counts as good enough"),
-        shots: int = typer.Option(3, "--shots", help="examples in few-shot conditions"),
-        limit: Optional[int] = typer.Option(None, "--limit", help="only the first N items"),
+        shots: int = options.SHOTS,
+        limit: Optional[int] = options.LIMIT,
         as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
     ) -> None:
         """Run closed-book, few-shot, oracle, oracle+few-shot and retrieval, then give a verdict with evidence."""

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ragtune.cli.render import console, print_json, progress_bar
+from ragtune.cli import options
 from ragtune.cli.state import state
 
 app = typer.Typer(help="Evaluate retrieval and answers on your own eval sets.", no_args_is_help=True)
@@ -46,14 +47,14 @@ def retrieval(
 
 @app.command("answers")
 def answers(
-    qa: Path = typer.Option(..., "--qa", help="eval .jsonl: QA items or behaviour items (input/output)"),
-    corpus: Optional[Path] = typer.Option(None, "--corpus", help="corpus for retrieval and gold documents"),
+    qa: Path = options.EVAL_QA,
+    corpus: Optional[Path] = options.EVAL_CORPUS,
     condition: str = typer.Option("retrieval", "--condition",
                                   help="closed_book | oracle | retrieval | few_shot | oracle+few_shot"),
-    train: Optional[Path] = typer.Option(None, "--train", help="few-shot examples come from here if given"),
-    adapter: Optional[Path] = typer.Option(None, "--adapter", help="a peft LoRA adapter folder to apply"),
-    shots: int = typer.Option(3, "--shots", help="examples in few-shot conditions"),
-    limit: Optional[int] = typer.Option(None, "--limit", help="only the first N items"),
+    train: Optional[Path] = options.TRAIN,
+    adapter: Optional[Path] = options.ADAPTER,
+    shots: int = options.SHOTS,
+    limit: Optional[int] = options.LIMIT,
     as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
 ) -> None:
     """Score the model on an eval set under one condition (95% bootstrap CIs; resumable)."""
