@@ -29,9 +29,10 @@ def test_cosine_of_normalized_vectors_is_the_dot_product():
 def test_filters_parse_key_value_pairs_and_match_rows():
     f = Filters.parse("docs/", ["lang=en", "team = core"])
     assert f.metadata == {"lang": "en", "team": "core"}
-    assert f.matches("docs/a.md", metadata_pairs({"lang": "en", "team": "core", "x": "1"}))
-    assert not f.matches("other/a.md", metadata_pairs({"lang": "en", "team": "core"}))
-    assert not f.matches("docs/a.md", metadata_pairs({"lang": "fr", "team": "core"}))
+    paths = np.array(["docs/a.md", "other/a.md", "docs/a.md"])
+    rows = [set(metadata_pairs({"lang": "en", "team": "core", "x": "1"})),
+            set(metadata_pairs({"lang": "en", "team": "core"})), set(metadata_pairs({"lang": "fr", "team": "core"}))]
+    assert f.mask(paths, rows).tolist() == [True, False, False]
     assert Filters().empty
 
 

@@ -75,10 +75,15 @@ def _coverage(claim_terms: set[str], text: str) -> float:
 def best_span(chunk: Chunk, claim_terms: set[str]) -> tuple[int, int, float]:
     """Offsets (into the document) of the chunk's best-supporting sentence or sentence pair, and its coverage."""
     spans = sentence_spans(chunk.text, 0, len(chunk.text)) or [(0, len(chunk.text))]
-    candidates = spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
-    best = max(candidates, key=lambda s: (_coverage(claim_terms, chunk.text[s[0]:s[1]]), -(s[1] - s[0])))
-    score = _coverage(claim_terms, chunk.text[best[0]:best[1]])
-    return chunk.start + best[0], chunk.start + best[1], score
+    terms = [set(analyze(chunk.text[a:b])) for a, b in spans]  # each sentence analyzed once; a pair is the union
+    candidates = [(span, t) for span, t in zip(spans, terms)]
+    candidates += [((a[0], b[1]), ta | tb) for a, b, ta, tb in zip(spans, spans[1:], terms, terms[1:])]
+
+    def coverage(found: set[str]) -> float:
+        return len(claim_terms & found) / len(claim_terms) if claim_terms else 0.0
+
+    (start, end), found = max(candidates, key=lambda c: (coverage(c[1]), -(c[0][1] - c[0][0])))
+    return chunk.start + start, chunk.start + end, coverage(found)
 
 
 def _citation(n: int, chunk: Chunk, claim_terms: set[str], inferred: bool) -> Citation:

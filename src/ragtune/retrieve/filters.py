@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Sequence
+
+import numpy as np
 
 from ragtune.errors import InputError
 
@@ -30,11 +32,16 @@ class Filters:
             metadata[key.strip()] = value.strip()
         return Filters(path_prefix or None, metadata)
 
-    def matches(self, source_path: str, metadata_pairs: list[str] | None) -> bool:
-        if self.path_prefix and not source_path.startswith(self.path_prefix):
-            return False
-        pairs = set(metadata_pairs or [])
-        return all(f"{k}={v}" in pairs for k, v in self.metadata.items())
+    def mask(self, source_paths: np.ndarray, metadata_sets: Sequence[set[str]]) -> np.ndarray:
+        """Which rows pass: ``source_paths`` a str array, ``metadata_sets`` each row's ``key=value`` strings."""
+        keep = np.ones(len(source_paths), dtype=bool)
+        if self.path_prefix and len(source_paths):
+            keep &= np.char.startswith(source_paths, self.path_prefix)
+        wanted = metadata_pairs(self.metadata)
+        if wanted:
+            keep &= np.fromiter((all(w in row for w in wanted) for row in metadata_sets), dtype=bool,
+                                count=len(source_paths))
+        return keep
 
 
 def metadata_pairs(metadata: Mapping[str, str]) -> list[str]:

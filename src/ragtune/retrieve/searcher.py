@@ -70,15 +70,7 @@ class _ExactState:
             return None
         if filters.metadata and self._meta_sets is None:
             self._meta_sets = [set(kv or ()) for kv in self._meta_kv.to_pylist()]
-        mask = np.ones(self.n, dtype=bool)
-        if filters.path_prefix and self.n:
-            mask &= np.char.startswith(self.source_paths, filters.path_prefix)
-        wanted = [f"{k}={v}" for k, v in filters.metadata.items()]
-        if wanted:
-            meta = self._meta_sets or []
-            mask &= np.fromiter((all(w in meta[i] for w in wanted) for i in range(self.n)), dtype=bool,
-                                count=self.n)
-        return mask
+        return filters.mask(self.source_paths, self._meta_sets or [])
 
     def chunks(self, indices: list[int]) -> list[Chunk]:
         """Chunks by row, built from Arrow once and then served from a per-version cache."""
