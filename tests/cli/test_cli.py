@@ -153,6 +153,32 @@ def test_eval_answers_on_behaviour_items_reports_metrics_with_cis(tmp_path, shar
     assert (tmp_path / "home" / "runs" / data["run_id"] / "items.jsonl").exists()
 
 
+def test_diagnose_writes_an_html_report_and_names_it_in_the_json(tmp_path, monkeypatch):
+    """Fast: a stub OpenAI-compatible server on 127.0.0.1 is the model, so nothing is loaded."""
+    from ragtune.testing.openai_stub import OpenAIStubServer
+
+    rows = [{"id": f"e{i}", "input": f"Cafe {i} in the centre.", "output": json.dumps({"name": f"Cafe {i}"})}
+            for i in range(4)]
+    qa = write(tmp_path / "e2e.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+    report = tmp_path / "out" / "report.html"
+    with OpenAIStubServer(lambda messages: "<b>not json</b>") as server:
+        monkeypatch.setenv("RAGTUNE_BASE_URL", server.base_url)
+        monkeypatch.setenv("RAGTUNE_MODEL", server.model)
+        result = ragtune(tmp_path / "home", "diagnose", "--qa", str(qa), "--report", str(report), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "finetune" and data["report"] == str(report)
+    document = report.read_text()
+    assert '<span class="verdict">finetune</span>' in document and "&lt;b&gt;not json&lt;/b&gt;" in document
+    assert list((tmp_path / "home" / "runs").glob("diagnose-*.json")), "the JSON result is still saved"
+
+
+def test_diagnose_report_path_that_is_a_folder_is_a_user_error(tmp_path):
+    qa = write(tmp_path / "e.jsonl", json.dumps({"id": "e", "input": "x", "output": "y"}) + "\n")
+    assert_user_error(ragtune(tmp_path / "home", "diagnose", "--qa", str(qa), "--report", str(tmp_path), "--json"),
+                      str(tmp_path), "is a folder")
+
+
 @pytest.mark.slow
 def test_diagnose_reports_a_verdict_with_evidence_and_cis(tmp_path):
     eval_dir = REPO / "examples" / "eval"

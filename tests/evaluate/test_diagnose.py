@@ -80,3 +80,19 @@ def test_to_json_has_the_contract_keys():
     data = diagnose(qa_items(50, closed_book=0.0, oracle=0.9)).to_json()
     assert data["verdict"] in ("prompt", "rag", "finetune", "both")
     assert {"score", "ci95"} <= set(data["conditions"]["oracle"]) and isinstance(data["evidence"], list)
+
+
+def test_an_adapter_that_fixes_the_behaviour_is_named_as_closing_the_gap():
+    d = diagnose(behaviour_items(120, closed_book=0.0, few_shot=0.3, oracle=0.0, oracle_plus_few_shot=0.3,
+                                 adapter=0.95))
+    assert d.verdict == "finetune"  # the kind of problem is decided on the base model
+    assert "adapter" in d.conditions and d.conditions["adapter"].value > 0.9
+    assert any("adapter closes the gap" in e for e in d.evidence)
+    assert any("promote" in r for r in d.recommendations)
+
+
+def test_an_adapter_no_better_than_few_shot_is_reported_as_such():
+    d = diagnose(behaviour_items(120, closed_book=0.0, few_shot=0.3, oracle=0.0, oracle_plus_few_shot=0.3,
+                                 adapter=0.3))
+    assert any("no clear gain" in e for e in d.evidence)
+    assert not any("promote the adapter" in r for r in d.recommendations)

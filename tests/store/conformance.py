@@ -72,7 +72,7 @@ class StoreConformance:
         put(store, document("a", "uno|dos", fingerprint="fp2"))
         put(store, document("a", "uno|dos", fingerprint="fp2"))  # a re-run after a crash writes the same again
         assert store.counts() == (1, 2)
-        assert store.fingerprints() == {"a": "fp2"}
+        assert store.fingerprints() == {"a": "fp2"} and store.document_versions() == {"a": "v-fp2"}
         assert sorted(store.chunk_columns()["text"].to_pylist()) == ["dos", "uno"]
 
     def test_removing_documents_removes_their_chunks(self, store):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -27,7 +26,7 @@ def register(app: typer.Typer) -> None:
     def ask(
         question: str = typer.Argument(..., help="the question"),
         no_retrieval: bool = typer.Option(False, "--no-retrieval", help="closed-book: the same model, no sources"),
-        adapter: Optional[Path] = options.ADAPTER,
+        adapter: Optional[str] = options.ADAPTER,
         k: Optional[int] = typer.Option(None, "-k", "--top-k", help="how many sources to put in the prompt"),
         path_prefix: Optional[str] = typer.Option(None, "--path", help="only sources whose path starts so"),
         where: Optional[List[str]] = typer.Option(None, "--where", help="metadata filter key=value (repeatable)"),

@@ -20,10 +20,11 @@ def register(app: typer.Typer) -> None:
         qa: Path = options.EVAL_QA,
         corpus: Optional[Path] = options.EVAL_CORPUS,
         train: Optional[Path] = options.TRAIN,
-        adapter: Optional[Path] = options.ADAPTER,
+        adapter: Optional[str] = options.ADAPTER,
         target: float = typer.Option(0.8, "--target", help="the score that counts as good enough"),
         shots: int = options.SHOTS,
         limit: Optional[int] = options.LIMIT,
+        report: Optional[Path] = typer.Option(None, "--report", help="write a self-contained HTML report here"),
         as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
     ) -> None:
         """Run closed-book, few-shot, oracle, oracle+few-shot and retrieval, then give a verdict with evidence."""
@@ -31,7 +32,7 @@ def register(app: typer.Typer) -> None:
         with progress_bar(not as_json) as bar:
             diagnosis, runs, path = index.diagnose(
                 qa, corpus=corpus, train=train, adapter=adapter, target=target, shots=shots, limit=limit,
-                on_item=lambda condition, done, total: bar(f"Running {condition}", done, total))
+                report=report, on_item=lambda condition, done, total: bar(f"Running {condition}", done, total))
         if as_json:
             print_json({**diagnosis.to_json(), "runs": {c: r.run_id for c, r in runs.items()},
                         "report": str(path)})
@@ -52,4 +53,4 @@ def register(app: typer.Typer) -> None:
         console.print(Text("Failures: " + ", ".join(f"{k} {v}" for k, v in diagnosis.failures.items()), style="dim"))
         for rec in diagnosis.recommendations:
             console.print(Text(f"→ {rec}", style="cyan"))
-        console.print(Text(f"saved {path}", style="dim"))
+        console.print(Text(f"{'report written to' if report else 'saved'} {path}", style="dim"))

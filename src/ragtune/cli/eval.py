@@ -50,9 +50,10 @@ def answers(
     qa: Path = options.EVAL_QA,
     corpus: Optional[Path] = options.EVAL_CORPUS,
     condition: str = typer.Option("retrieval", "--condition",
-                                  help="closed_book | oracle | retrieval | few_shot | oracle+few_shot"),
+                                  help="closed_book | oracle | retrieval | few_shot | oracle+few_shot | adapter | "
+                                       "adapter+retrieval"),
     train: Optional[Path] = options.TRAIN,
-    adapter: Optional[Path] = options.ADAPTER,
+    adapter: Optional[str] = options.ADAPTER,
     shots: int = options.SHOTS,
     limit: Optional[int] = options.LIMIT,
     as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),

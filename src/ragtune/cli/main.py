@@ -15,6 +15,8 @@ import typer
 from ragtune.cli import ask as ask_cmd
 from ragtune.cli import diagnose as diagnose_cmd
 from ragtune.cli import eval as eval_cmd
+from ragtune.cli import adapters as adapters_cmd
+from ragtune.cli import finetune as finetune_cmd
 from ragtune.cli import ingest as ingest_cmd
 from ragtune.cli import search as search_cmd
 from ragtune.cli.render import err_console
@@ -44,6 +46,8 @@ search_cmd.register(app)
 ask_cmd.register(app)
 diagnose_cmd.register(app)
 app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(finetune_cmd.app, name="finetune")
+app.add_typer(adapters_cmd.app, name="adapters")
 
 
 def run() -> None:

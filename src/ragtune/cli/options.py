@@ -7,6 +7,8 @@ import typer
 EVAL_QA = typer.Option(..., "--qa", help="eval .jsonl: QA items and/or behaviour items (input/output)")
 EVAL_CORPUS = typer.Option(None, "--corpus", help="documents for retrieval and the oracle's gold context")
 TRAIN = typer.Option(None, "--train", help="few-shot examples come from here if given")
-ADAPTER = typer.Option(None, "--adapter", help="a peft LoRA adapter folder to apply")
+ADAPTER = typer.Option(None, "--adapter",
+                       help="adapter id from the registry or a peft adapter folder (default: the promoted adapter; "
+                            "'base' for none)")
 SHOTS = typer.Option(3, "--shots", help="examples in few-shot conditions")
 LIMIT = typer.Option(None, "--limit", help="only the first N items")

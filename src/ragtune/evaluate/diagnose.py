@@ -19,6 +19,9 @@ Rules (target T, default 0.8; an item "passes" when its primary score is at leas
 4. Verdict: both problems → **both**; knowledge only → **rag**; behaviour only → **finetune**; neither, and
    oracle + few-shot meets T → **prompt**; neither and it does not → **rag** when retrieval-style context is what
    moved the score most, else inconclusive.
+With an adapter (``adapter`` / ``adapter+retrieval`` conditions), the verdict is still decided on the base model —
+it names the kind of problem — and the evidence adds whether the adapter closes the gap: its paired difference
+against the best base prompt, and whether it meets T.
 Whenever a deciding CI straddles its boundary the verdict is marked ``inconclusive`` with a rough estimate of
 how many items would separate it (CI half-width shrinks with √n).
 """
@@ -94,7 +97,7 @@ def _needed(n: int, half_width: float, margin: float) -> int:
 def diagnose(items: Sequence[ItemScores], target: float = 0.8) -> Diagnosis:
     if not items:
         raise ValueError("diagnose needs at least one scored item")
-    names = ("closed_book", "few_shot", "oracle", "oracle+few_shot", "retrieval")
+    names = ("closed_book", "few_shot", "oracle", "oracle+few_shot", "retrieval", "adapter", "adapter+retrieval")
     conditions = {c: e for c in names if (e := _estimate(items, c)) is not None}
     evidence: list[str] = []
     needed: list[int] = []
@@ -156,6 +159,8 @@ def diagnose(items: Sequence[ItemScores], target: float = 0.8) -> Diagnosis:
                 inconclusive = True
                 needed.append(_needed(e.n, (e.ci95[1] - e.ci95[0]) / 2, e.value - target))
 
+    adapter_recs = _adapter_evidence(items, conditions, target, evidence)
+
     if knowledge and behaviour:
         verdict = "both"
         recs = ["index the documents (RAG) for the facts", "fine-tune a LoRA adapter on the output format"]
@@ -172,7 +177,36 @@ def diagnose(items: Sequence[ItemScores], target: float = 0.8) -> Diagnosis:
         recs = ["collect more items: neither knowledge nor behaviour failures stand out"]
         evidence.append("no condition separates knowledge from behaviour failures at this sample size")
     return Diagnosis(verdict, inconclusive, conditions, evidence, _failures(items), max(needed, default=None),
-                     gain, recs)
+                     gain, recs + adapter_recs)
+
+
+def _adapter_evidence(items: Sequence[ItemScores], conditions: dict[str, Estimate], target: float,
+                      evidence: list[str]) -> list[str]:
+    """What a trained adapter changes, compared on the same items with the best base-model prompt. The verdict
+    itself is decided on the base model (it names the kind of problem); this says whether the adapter fixes it."""
+    if "adapter" not in conditions:
+        return []
+    recs: list[str] = []
+    for condition, baselines in (("adapter", ("few_shot", "oracle+few_shot", "closed_book")),
+                                 ("adapter+retrieval", ("retrieval",))):
+        baseline = next((b for b in baselines if b in conditions), None)
+        paired = [i for i in items if condition in i.scores and baseline in i.scores] if baseline else []
+        if not paired:
+            continue
+        mean, lo, hi = paired_bootstrap_diff([i.scores[condition] for i in paired],
+                                             [i.scores[baseline] for i in paired])
+        e = conditions[condition]
+        closes = lo > 0 and e.value >= target
+        evidence.append(f"{condition} scores {e.value:.2f} [{e.ci95[0]:.2f}, {e.ci95[1]:.2f}], "
+                        f"{mean:+.2f} [{lo:+.2f}, {hi:+.2f}] against base {baseline} on the same {len(paired)} "
+                        f"items: " + ("the adapter closes the gap" if closes else
+                                      "better than the base model but short of the target" if lo > 0 else
+                                      "no clear gain over the base model"))
+        if condition == "adapter":
+            recs.append("promote the adapter (`ragtune adapters promote ID`)" if closes else
+                        "the adapter does not close the gap yet: more or cleaner training data "
+                        "(`ragtune finetune check`), or more epochs")
+    return recs
 
 
 def _failures(items: Sequence[ItemScores]) -> dict[str, int]:

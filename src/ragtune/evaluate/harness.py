@@ -7,7 +7,9 @@ Conditions (what the model is given):
 - ``retrieval``: the full RAG pipeline (``ask``), with abstention and citations;
 - ``few_shot``: k solved examples before the item (from ``train`` when given, else other items of the set —
   never the item being scored);
-- ``oracle+few_shot``: both.
+- ``oracle+few_shot``: both;
+- ``adapter`` / ``adapter+retrieval``: the closed-book prompt / the RAG pipeline, answered by the base model with
+  a LoRA adapter (the caller passes that generator) — the fine-tuning side of the comparison.
 
 Per-item results are appended to ``runs/<run id>/items.jsonl`` as they complete, so an interrupted run resumes
 where it stopped and a report can be rebuilt without running the model again. A model that returns garbage, or
@@ -37,7 +39,8 @@ from ragtune.models.generator import Generator, Message
 from ragtune.retrieve.searcher import Searcher
 from ragtune.types import Chunk
 
-CONDITIONS = ("closed_book", "oracle", "retrieval", "few_shot", "oracle+few_shot")
+CONDITIONS = ("closed_book", "oracle", "retrieval", "few_shot", "oracle+few_shot", "adapter", "adapter+retrieval")
+ADAPTER_CONDITIONS = {"adapter": "closed_book", "adapter+retrieval": "retrieval"}  # → the prompt each one uses
 DEFAULT_SHOTS = 3
 # Bump when prompts or scoring change, so saved runs are not resumed into results they no longer match.
 HARNESS_VERSION = 2
@@ -194,7 +197,7 @@ def run_condition(
 ) -> EvalRun:
     if condition not in CONDITIONS:
         raise InputError(f"condition {condition!r}: expected one of {', '.join(CONDITIONS)}")
-    if condition == "retrieval":
+    if prompt_condition(condition) == "retrieval":
         if searcher is None:
             raise InputError("the retrieval condition needs a corpus: pass --corpus")
         if any(isinstance(i, BehaviourItem) for i in items):
@@ -218,13 +221,19 @@ def run_condition(
     return EvalRun(run_dir.name, condition, run_dir, results, summarize(results, seed))
 
 
+def prompt_condition(condition: str) -> str:
+    """The prompt a condition uses (adapter conditions reuse the base conditions' prompts)."""
+    return ADAPTER_CONDITIONS.get(condition, condition)
+
+
 def _run_item(item: EvalItem, condition: str, generator: Generator, config: AnswerConfig,
               searcher: Searcher | None, gold_texts: dict[str, str], pool: Sequence[EvalItem], shots: int,
               seed: int) -> ItemResult:
     started = time.perf_counter()
+    prompt = prompt_condition(condition)
     try:
         cited: list[str] = []
-        if condition == "retrieval":
+        if prompt == "retrieval":
             assert isinstance(item, QAItem) and searcher is not None
             answer = answer_question(item.question, searcher=searcher, generator=generator, config=config)
             prediction, abstained = answer.answer, answer.abstained
@@ -232,8 +241,8 @@ def _run_item(item: EvalItem, condition: str, generator: Generator, config: Answ
         else:
             gold = (item.context or "\n\n".join(gold_texts.get(d, "") for d in item.gold_doc_ids).strip()
                     if isinstance(item, QAItem) else None)
-            examples = _examples(item, pool, shots, seed) if "few_shot" in condition else []
-            messages = condition_messages(item, condition, gold or None, examples)
+            examples = _examples(item, pool, shots, seed) if "few_shot" in prompt else []
+            messages = condition_messages(item, prompt, gold or None, examples)
             params = config.params
             if isinstance(item, BehaviourItem):  # answer-length caps are for QA; leave room for the full output
                 params = replace(params, max_new_tokens=behaviour_token_budget(item.output, params.max_new_tokens))

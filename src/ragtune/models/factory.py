@@ -13,7 +13,7 @@ _CACHE: dict[tuple, Generator] = {}
 def load_generator(
     config: GeneratorConfig, *, adapter: Path | None = None, adapter_id: str | None = None, device: str | None = None
 ) -> Generator:
-    key = (config.model, config.base_url, str(adapter) if adapter else None, device)
+    key = (config.model, config.base_url, str(adapter) if adapter else None, adapter_id, device)
     if key not in _CACHE:
         if config.base_url:
             from ragtune.models.openai_server import OpenAIServerGenerator
@@ -26,6 +26,7 @@ def load_generator(
     return _CACHE[key]
 
 
-def model_ref(config: GeneratorConfig, adapter: Path | None) -> dict:
-    """What replay needs to rebuild the same generator (never the API key)."""
-    return {"model": config.model, "base_url": config.base_url, "adapter": str(adapter) if adapter else None}
+def model_ref(config: GeneratorConfig, adapter: tuple[Path, str] | None) -> dict:
+    """What replay needs to rebuild the same generator (never the API key); ``adapter`` is (folder, id)."""
+    return {"model": config.model, "base_url": config.base_url, "adapter": str(adapter[0]) if adapter else None,
+            "adapter_id": adapter[1] if adapter else None}

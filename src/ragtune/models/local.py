@@ -34,6 +34,14 @@ def folder_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def render_prompt(tokenizer, messages: Sequence[Message]) -> str:
+    """The prompt text the model continues from. Training renders prompts with this same function, so an adapter
+    sees at inference exactly the text it was trained on."""
+    if tokenizer.chat_template:
+        return tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+    return "\n\n".join(m["content"] for m in messages) + "\n\n"  # a base model without a chat template
+
+
 class LocalGenerator:
     def __init__(
         self,
@@ -85,7 +93,8 @@ class LocalGenerator:
                         if self.adapter is not None:
                             from peft import PeftModel
 
-                            model = PeftModel.from_pretrained(model, str(self.adapter))
+                            # merged once at load: generation then costs what the base model costs
+                            model = PeftModel.from_pretrained(model, str(self.adapter)).merge_and_unload()
                     except Exception as exc:  # broken folders surface as many exception types
                         raise ModelError(f"could not load model from {self.model_dir}: {exc}") from exc
                     model.to(device).eval()
@@ -94,12 +103,7 @@ class LocalGenerator:
 
     def _inputs(self, messages: Sequence[Message]):
         tokenizer, _, device = self._load()
-        if tokenizer.chat_template:
-            ids = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, return_tensors="pt",
-                                                return_dict=True)
-        else:  # a base model without a chat template: plain concatenation
-            text = "\n\n".join(m["content"] for m in messages) + "\n\n"
-            ids = tokenizer(text, return_tensors="pt")
+        ids = tokenizer(render_prompt(tokenizer, messages), return_tensors="pt", add_special_tokens=False)
         return {k: v.to(device) for k, v in ids.items()}
 
     def _generate_kwargs(self, params: GenerationParams) -> dict:

@@ -56,6 +56,10 @@ class Store(Protocol):
         """doc_id → fingerprint of every live document."""
         ...
 
+    def document_versions(self) -> dict[str, str]:
+        """doc_id → content version (sha256 of the normalized text) of every live document."""
+        ...
+
     def replace_documents(self, documents: Sequence[DocumentRecord], batch: ChunkBatch) -> None:
         """Make exactly these chunks the live chunks of these documents (idempotent)."""
         ...

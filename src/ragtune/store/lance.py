@@ -152,6 +152,10 @@ class LanceStore:
         rows = self._scan(self._documents, ["doc_id", "fingerprint"])
         return dict(zip(rows["doc_id"].to_pylist(), rows["fingerprint"].to_pylist()))
 
+    def document_versions(self) -> dict[str, str]:
+        rows = self._scan(self._documents, ["doc_id", "version"])
+        return dict(zip(rows["doc_id"].to_pylist(), rows["version"].to_pylist()))
+
     def version(self) -> int:
         return int(self._chunks.version)
 

@@ -1,0 +1,77 @@
+"""The diagnose report in a real headless Chromium: it renders offline, its plots have a size, nothing is
+fetched, and it prints."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from ragtune import Index
+from ragtune.testing import FakeEmbedder, FakeGenerator
+from tests.conftest import REPO
+
+CHROMIUM = Path("/usr/bin/chromium")
+MEMOS = REPO / "examples" / "eval"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium; `make setup` does it)")
+    if importlib.util.find_spec("playwright") is None:
+        pytest.skip("the playwright package is not installed (pip install -e '.[dev]')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> Path:
+    index = Index(tmp_path / "home", embedder=FakeEmbedder(), generator=FakeGenerator())
+    _, _, path = index.diagnose(MEMOS / "memos_qa.jsonl", corpus=MEMOS / "memos_corpus.jsonl", limit=10,
+                                report=tmp_path / "report.html")
+    return path
+
+
+def test_the_report_renders_offline_with_visible_plots(browser, report, tmp_path):
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(report.as_uri(), wait_until="load")
+
+    verdict = page.locator("#verdict")
+    assert verdict.is_visible() and verdict.inner_text().startswith("Verdict: rag")
+    plots = page.locator("figure svg")
+    assert plots.count() >= 2
+    for k in range(plots.count()):
+        box = plots.nth(k).bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 100, box
+    assert page.locator("#examples .example").count() >= 1
+
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+    assert page.evaluate("document.body.scrollHeight") > 2000  # every section laid out, not a blank page
+
+    external = [url for url in requested
+                if urlparse(url).scheme not in ("file", "data", "about") and urlparse(url).hostname != "127.0.0.1"]
+    assert external == [] and requested == [report.as_uri()]  # the page itself, and nothing else
+    page.close()
+
+
+def test_the_report_prints(browser, report, tmp_path):
+    page = browser.new_page()
+    page.goto(report.as_uri(), wait_until="load")
+    pdf = page.pdf(path=str(tmp_path / "report.pdf"), format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+    page.close()

@@ -1,0 +1,82 @@
+"""The adapter registry: immutable versions, promotion only for adapters that beat few-shot, instant rollback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ragtune.errors import InputError
+from ragtune.finetune.registry import AdapterRegistry, promotion_check
+
+
+def adapter_folder(tmp_path, name="trained"):
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text(json.dumps({"r": 16}))
+    (folder / "adapter_model.safetensors").write_bytes(b"weights")
+    return folder
+
+
+def register(registry, tmp_path, name="e2e", beats=True):
+    record = registry.add(name, adapter_folder(tmp_path, f"src-{len(registry.list())}"),
+                          base_model={"model": "default", "id": "SmolLM2", "hash": "abc"},
+                          data={"n_train": 500}, hyperparameters={"r": 16}, training={"steps": 10})
+    diff = {"mean": 0.5, "ci95": [0.4, 0.6], "n": 90} if beats else {"mean": -0.01, "ci95": [-0.05, 0.03], "n": 90}
+    return registry.record_metrics(record.id, "eval", {"adapter_vs_few_shot": diff})
+
+
+def test_versions_of_a_name_count_up_and_copy_the_weights(tmp_path):
+    registry = AdapterRegistry(tmp_path / "adapters")
+    first, second = register(registry, tmp_path), register(registry, tmp_path)
+    assert (first.id, second.id) == ("e2e-v1", "e2e-v2")
+    assert (second.path / "adapter_model.safetensors").read_bytes() == b"weights"
+    assert [r.id for r in registry.list()] == ["e2e-v1", "e2e-v2"]
+    assert registry.get("e2e-v1").data == {"n_train": 500}
+
+
+def test_an_unknown_id_names_the_known_ones(tmp_path):
+    registry = AdapterRegistry(tmp_path / "adapters")
+    register(registry, tmp_path)
+    with pytest.raises(InputError, match="'nope-v3' is not in the registry.*e2e-v1"):
+        registry.get("nope-v3")
+
+
+def test_bad_names_and_folders_are_refused(tmp_path):
+    registry = AdapterRegistry(tmp_path / "adapters")
+    with pytest.raises(InputError, match="adapter name 'Bad Name'"):
+        registry.add("Bad Name", adapter_folder(tmp_path), base_model={}, data={}, hyperparameters={}, training={})
+    with pytest.raises(InputError, match="not a peft adapter folder"):
+        registry.add("ok", tmp_path, base_model={}, data={}, hyperparameters={}, training={})
+    assert registry.list() == []
+
+
+def test_promote_then_rollback_walks_back_through_history(tmp_path):
+    registry = AdapterRegistry(tmp_path / "adapters")
+    v1, v2 = register(registry, tmp_path), register(registry, tmp_path)
+    assert registry.promoted() is None
+    registry.promote(v1.id)
+    registry.promote(v2.id)
+    assert registry.promoted().id == "e2e-v2"
+    assert registry.rollback().id == "e2e-v1" and registry.promoted().id == "e2e-v1"
+    assert registry.rollback() is None and registry.promoted() is None  # back to the base model
+    with pytest.raises(InputError, match="nothing to roll back"):
+        registry.rollback()
+
+
+def test_promotion_is_refused_unless_the_adapter_beats_few_shot(tmp_path):
+    registry = AdapterRegistry(tmp_path / "adapters")
+    weak = register(registry, tmp_path, beats=False)
+    assert "does not beat base few-shot" in promotion_check(weak)
+    with pytest.raises(InputError, match="not promoting e2e-v1.*--force"):
+        registry.promote(weak.id)
+    assert registry.promoted() is None
+    registry.promote(weak.id, force=True)
+    assert registry.promoted().id == weak.id
+
+
+def test_an_adapter_without_an_evaluation_is_not_promoted_by_default(tmp_path):
+    registry = AdapterRegistry(tmp_path / "adapters")
+    record = registry.add("x", adapter_folder(tmp_path), base_model={}, data={}, hyperparameters={}, training={})
+    with pytest.raises(InputError, match="no before/after evaluation"):
+        registry.promote(record.id)
