@@ -24,7 +24,7 @@ from ragtune.generate.answer import Answer, TokenCallback, answer_closed_book, a
 from ragtune.models.factory import load_generator, model_ref
 from ragtune.models.generator import GenerationParams, Generator
 from ragtune.models.local import folder_hash
-from ragtune.errors import InputError, StoreError
+from ragtune.errors import InputError, ModelError, StoreError
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
 from ragtune.ingest.sources import expand_sources
 from ragtune.models.embedder import Embedder, load_embedder
@@ -36,6 +36,7 @@ from ragtune.types import SearchMode
 
 if TYPE_CHECKING:
     from ragtune.finetune.pipeline import FinetuneResult
+    from ragtune.finetune.raft import RaftStats
     from ragtune.finetune.staleness import Staleness
 
 
@@ -164,17 +165,28 @@ class Index:
     def resolve_adapter(self, ref: str | Path | None, *, promoted: bool = True) -> tuple[Path, str] | None:
         """An adapter reference → (folder, id): a registry id, or a peft adapter folder; with no reference, the
         promoted adapter (when ``promoted``), else none. ``"base"`` means no adapter at all."""
+        server = self.settings.generator.base_url
         if ref is None:
-            record = self.adapters.promoted() if promoted else None
-            return (record.path, record.id) if record else None
-        if str(ref) == "base":
+            record = self.adapters.promoted() if promoted and not server else None
+        elif str(ref) == "base":
             return None
-        path = Path(ref).expanduser()
-        if (path / "adapter_config.json").is_file():
-            return path.resolve(), path.name
-        if os.sep in str(ref) or path.exists():
-            raise InputError(f"adapter {ref}: not a registry id, and that folder has no adapter_config.json")
-        record = self.adapters.get(str(ref))
+        else:
+            if server:
+                raise ModelError(f"adapter {ref}: adapters apply to local models; the generator is the server "
+                                 f"{server} (unset RAGTUNE_BASE_URL, or serve a merged export there)")
+            path = Path(ref).expanduser()
+            if (path / "adapter_config.json").is_file():
+                return path.resolve(), path.name
+            if os.sep in str(ref) or path.exists():
+                raise InputError(f"adapter {ref}: not a registry id, and that folder has no adapter_config.json")
+            record = self.adapters.get(str(ref))
+        if record is None:
+            return None
+        trained_on, configured = record.base_model.get("model"), self.settings.generator.model
+        if trained_on and trained_on != configured:
+            raise ModelError(f"adapter {record.id} was trained on base model {trained_on!r} but the configured "
+                             f"model is {configured!r}: set RAGTUNE_MODEL={trained_on}, pass --adapter base, or "
+                             "promote an adapter trained on this model")
         return record.path, record.id
 
     def generator(self, adapter: tuple[Path, str] | None = None, config: GeneratorConfig | None = None) -> Generator:
@@ -315,6 +327,28 @@ class Index:
         from ragtune.finetune.pipeline import run_finetune
 
         return run_finetune(self, Path(train), **options)
+
+    def make_raft(self, qa: str | Path, corpus: str | Path, out: str | Path, *, distractors: int = 3,
+                  oracle_share: float = 0.8, seed: int = 0) -> "RaftStats":
+        """Write RAFT training rows for the QA items (see :mod:`ragtune.finetune.raft`) to ``out``."""
+        from ragtune.finetune.raft import chunks_by_doc, raft_examples, write_jsonl
+
+        if distractors < 1:
+            raise InputError(f"distractors={distractors}: must be at least 1")
+        if not 0 <= oracle_share <= 1:
+            raise InputError(f"oracle_share={oracle_share}: must be between 0 and 1")
+        items = [i for i in read_eval_items(Path(qa)) if isinstance(i, QAItem)]
+        if not items:
+            raise InputError(f"{qa}: no QA items (question/answers/gold_doc_ids) to build RAFT examples from")
+        source = self.eval_source(corpus)
+        by_doc = chunks_by_doc(source.store)
+        rows, stats = raft_examples(items, searcher=source.searcher, doc_chunks=lambda d: by_doc.get(d, []),
+                                    distractors=distractors, oracle_share=oracle_share, seed=seed)
+        if not rows:
+            raise InputError(f"{qa}: no RAFT example could be built ({dict(stats.skipped)}); check that the "
+                             "gold_doc_ids are ids in the corpus")
+        write_jsonl(rows, Path(out))
+        return stats
 
     def adapter_status(self, adapter_id: str | None = None) -> "Staleness":
         """Corpus drift and eval drop since an adapter (default: the promoted one) was trained."""

@@ -112,8 +112,11 @@ def stop_on_interrupt() -> Iterator[Callable[[], bool]]:
 
 
 def _print_warnings(report) -> None:
+    """Warnings before training starts; errors are left to the one-line message that stops it."""
+    if not report.ok:
+        return
     for f in report.findings:
-        if f.severity != "info":
+        if f.severity == "warning":
             err_console.print(Text(f"{f.severity}: {f.code}: {f.message}", style=SEVERITY_STYLE[f.severity]))
 
 
@@ -159,6 +162,30 @@ def check(
         codes = ", ".join(f.code for f in report.errors)
         raise InputError(f"{train}: {len(report.errors)} data check error(s) ({codes}); fix the data, or pass "
                          "--force when training to override")
+
+
+@app.command("make-raft")
+def make_raft(
+    qa: Path = typer.Option(..., "--qa", help="QA .jsonl with answers and gold_doc_ids"),
+    corpus: Path = typer.Option(..., "--corpus", help="the documents (.jsonl or a folder) the gold ids refer to"),
+    out: Path = typer.Option(Path("raft.jsonl"), "--out", help="where to write the chat training rows"),
+    distractors: int = typer.Option(3, "--distractors", help="retrieved chunks from other documents per prompt"),
+    oracle_share: float = typer.Option(0.8, "--oracle-share",
+                                       help="share of examples whose prompt holds the gold chunk"),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+) -> None:
+    """Build RAFT examples: the gold chunk among retrieved distractors (cited in the answer), or distractors only
+    ("Not in the documents.") — training data that teaches a model to use retrieved context."""
+    from ragtune.cli.state import state
+
+    stats = state.index().make_raft(qa, corpus, out, distractors=distractors, oracle_share=oracle_share, seed=seed)
+    if as_json:
+        print_json({"out": str(out), **stats.to_json()})
+        return
+    console.print(f"wrote {stats.written} examples to {out}: {stats.with_oracle} with the gold chunk, "
+                  f"{stats.without_oracle} with distractors only, {stats.unanswerable} unanswerable"
+                  + (f"; skipped {dict(stats.skipped)}" if stats.skipped else ""))
 
 
 def _token_counter(choice: str, total: int, bar: Callable) -> Optional[Callable]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from ragtune.errors import InputError
+from ragtune.jsonl import json_objects
 
 
 @dataclass(frozen=True)
@@ -52,30 +53,16 @@ def _objects(path: Path, kind: str) -> Iterator[tuple[str, str, dict, int]]:
     if not path.is_file():
         raise InputError(f"{path}: no such file (expected a {kind} .jsonl)")
     first_line: dict[str, int] = {}
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            where = f"{path}:{number}"
-            try:
-                line = raw.decode("utf-8").strip()
-            except UnicodeDecodeError:
-                raise InputError(f"{where}: not valid UTF-8") from None
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(obj, dict):
-                raise InputError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-            item_id = obj.get("id")
-            if isinstance(item_id, int) and not isinstance(item_id, bool):
-                item_id = str(item_id)
-            if not isinstance(item_id, str) or not item_id.strip():
-                raise InputError(f"{where}: missing or empty field 'id'")
-            if item_id in first_line:
-                raise InputError(f"{where}: duplicate id {item_id!r} (first seen on line {first_line[item_id]})")
-            first_line[item_id] = number
-            yield where, item_id, obj, number
+    for where, number, obj in json_objects(path):
+        item_id = obj.get("id")
+        if isinstance(item_id, int) and not isinstance(item_id, bool):
+            item_id = str(item_id)
+        if not isinstance(item_id, str) or not item_id.strip():
+            raise InputError(f"{where}: missing or empty field 'id'")
+        if item_id in first_line:
+            raise InputError(f"{where}: duplicate id {item_id!r} (first seen on line {first_line[item_id]})")
+        first_line[item_id] = number
+        yield where, item_id, obj, number
     if not first_line:
         raise InputError(f"{path}: {kind} file is empty")
 

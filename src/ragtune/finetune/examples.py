@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from ragtune.errors import InputError
+from ragtune.jsonl import json_objects
 from ragtune.models.generator import Message
 
 ROLES = ("system", "user", "assistant")
@@ -42,7 +42,7 @@ def read_training_examples(path: Path) -> list[TrainingExample]:
         raise InputError(f"{path}: no such file (expected a training .jsonl)")
     examples: list[TrainingExample] = []
     first_line: dict[str, int] = {}
-    for where, number, obj in _objects(path):
+    for where, number, obj in json_objects(path):
         example_id = _example_id(obj, where, number)
         if "id" in obj:
             if example_id in first_line:
@@ -53,26 +53,6 @@ def read_training_examples(path: Path) -> list[TrainingExample]:
     if not examples:
         raise InputError(f"{path}: training file is empty")
     return examples
-
-
-def _objects(path: Path) -> Iterator[tuple[str, int, dict]]:
-    """(where, line number, object) for each non-blank line."""
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            where = f"{path}:{number}"
-            try:
-                line = raw.decode("utf-8").strip()
-            except UnicodeDecodeError:
-                raise InputError(f"{where}: not valid UTF-8") from None
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(obj, dict):
-                raise InputError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-            yield where, number, obj
 
 
 def _example_id(obj: dict, where: str, number: int) -> str:

@@ -87,19 +87,21 @@ def run_finetune(
         raise ModelError("fine-tuning trains local weights; the configured generator is a server "
                          "(RAGTUNE_BASE_URL): pass --base with a local model folder")
     base = base or index.settings.generator.model
-    train_all = read_training_examples(Path(train_path))
-    if eval_path is not None:
-        train, held = train_all, read_training_examples(Path(eval_path))
-    else:
-        train, held = split_eval(train_all, config.eval_fraction, config.seed)
+    train = read_training_examples(Path(train_path))
+    held = read_training_examples(Path(eval_path)) if eval_path is not None else None
     model_dir, model_id = base_model_dir(base)
-    # Leakage is checked against an eval set the user gives. The automatic split keeps identical prompts on one
-    # side; near-paraphrases may straddle it, which only makes early stopping slightly optimistic.
-    report = run_checks(train, held if eval_path is not None else None, count_tokens=token_counter(model_dir),
-                        max_length=config.max_length)
+    # The checks see the whole training file (before any automatic split) and, for leakage, the eval set the
+    # user gives. The automatic split keeps identical prompts on one side; near-paraphrases may straddle it,
+    # which only makes early stopping slightly optimistic.
+    report = run_checks(train, held, count_tokens=token_counter(model_dir), max_length=config.max_length)
     if on_checks:
         on_checks(report)
     ensure_trainable(report, force)
+    if held is None:
+        train, held = split_eval(train, config.eval_fraction, config.seed)
+        if not train:
+            raise InputError(f"{train_path}: too few distinct prompts to hold some out for evaluation; "
+                             "add examples or pass --eval")
 
     train_hash = file_sha256(Path(train_path))
     eval_hash = file_sha256(Path(eval_path)) if eval_path else None
