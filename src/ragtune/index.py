@@ -412,7 +412,7 @@ class Index:
                 if condition.startswith("oracle") and "oracle condition needs" in str(exc):
                     continue  # no gold context available: the verdict rests on the other conditions
                 raise
-        diagnosis = diagnose(item_scores(runs, items), target)
+        diagnosis = diagnose(item_scores(runs, items), target, adapter_id=resolved[1] if resolved else None)
         out = self.home / "runs" / f"diagnose-{'-'.join(sorted(r.run_id for r in runs.values()))[:64]}.json"
         out.write_text(json.dumps({"qa": str(qa), "target": target, **diagnosis.to_json(),
                                    "runs": {c: r.run_id for c, r in runs.items()}}, indent=2))

@@ -60,7 +60,7 @@ def test_train_register_promote_use_and_roll_back_an_adapter(home, tmp_path, e2e
     asked = ragtune(home, "ask", "Blue Spice is a coffee shop in the city centre.", "--no-retrieval", "--json")
     assert asked.returncode == 0, asked.stderr
     record = json.loads(ragtune(home, "audit", "show", json.loads(asked.stdout)["audit_id"], "--json").stdout)
-    assert record["body"]["model"]["adapter_id"] == "e2e-v1"
+    assert record["model"]["adapter_id"] == "e2e-v1" and record["model"]["ref"]["adapter_id"] == "e2e-v1"
     assert ragtune(home, "audit", "replay", json.loads(asked.stdout)["audit_id"], "--json").returncode == 0
 
     # diagnose runs the adapter condition with the promoted adapter
@@ -78,3 +78,18 @@ def test_train_register_promote_use_and_roll_back_an_adapter(home, tmp_path, e2e
     rolled = json.loads(ragtune(home, "adapters", "rollback", "--json").stdout)
     assert rolled["promoted"] is None
     assert json.loads(ragtune(home, "adapters", "list", "--json").stdout)["promoted"] is None
+
+
+def test_the_first_ctrl_c_asks_training_to_stop_and_the_second_aborts():
+    import os
+    import signal
+
+    from ragtune.cli.finetune import stop_on_interrupt
+
+    with stop_on_interrupt() as stop_requested:
+        assert not stop_requested()
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop_requested()  # training sees this between steps and saves a checkpoint
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the previous handler is back

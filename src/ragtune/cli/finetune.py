@@ -63,9 +63,13 @@ def finetune(
                      alpha=2 * rank, max_length=max_length, seed=seed)
     index = state.index()
     with progress_bar(not as_json) as bar, stop_on_interrupt() as stop_requested:
+        last_eval: list[float] = []
+
         def progress(p) -> None:
-            loss = f"loss {p.loss:.3f}" + (f", eval {p.eval_loss:.3f}" if p.eval_loss is not None else "")
-            bar(f"Training ({loss})", p.step, p.total_steps)
+            if p.eval_loss is not None:
+                last_eval.append(p.eval_loss)
+            loss = f"loss {p.loss:.3f}" + (f", eval loss {last_eval[-1]:.3f}" if last_eval else "")
+            bar("Training", p.step, p.total_steps, loss)
 
         result = index.finetune(
             train, eval_path=eval_path, name=name, base=base, config=config, corpus=corpus, force=force,

@@ -21,7 +21,8 @@ def print_json(data: object) -> None:
 
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator:
-    """Yields a callback(phase, done, total) that drives a Rich progress bar on stderr (a no-op when disabled)."""
+    """Yields a callback(phase, done, total, detail=None) that drives a Rich progress bar on stderr, one bar per
+    phase, ``detail`` shown beside it (a no-op when disabled)."""
     if not enabled:
         yield lambda *_: None
         return
@@ -30,9 +31,10 @@ def progress_bar(enabled: bool) -> Iterator:
     with Progress(*columns, console=err_console, transient=True) as progress:
         tasks: dict[str, int] = {}
 
-        def update(phase: str, done: int, total: int) -> None:
+        def update(phase: str, done: int, total: int, detail: str | None = None) -> None:
             if phase not in tasks:
                 tasks[phase] = progress.add_task(phase, total=total)
-            progress.update(tasks[phase], completed=done, total=total)
+            description = f"{phase} ({detail})" if detail else phase
+            progress.update(tasks[phase], completed=done, total=total, description=description)
 
         yield update

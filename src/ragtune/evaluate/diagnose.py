@@ -94,7 +94,7 @@ def _needed(n: int, half_width: float, margin: float) -> int:
     return int(math.ceil(n * (half_width / margin) ** 2))
 
 
-def diagnose(items: Sequence[ItemScores], target: float = 0.8) -> Diagnosis:
+def diagnose(items: Sequence[ItemScores], target: float = 0.8, *, adapter_id: str | None = None) -> Diagnosis:
     if not items:
         raise ValueError("diagnose needs at least one scored item")
     names = ("closed_book", "few_shot", "oracle", "oracle+few_shot", "retrieval", "adapter", "adapter+retrieval")
@@ -159,7 +159,7 @@ def diagnose(items: Sequence[ItemScores], target: float = 0.8) -> Diagnosis:
                 inconclusive = True
                 needed.append(_needed(e.n, (e.ci95[1] - e.ci95[0]) / 2, e.value - target))
 
-    adapter_recs = _adapter_evidence(items, conditions, target, evidence)
+    adapter_recs = _adapter_evidence(items, conditions, target, evidence, adapter_id or "ID")
 
     if knowledge and behaviour:
         verdict = "both"
@@ -181,7 +181,7 @@ def diagnose(items: Sequence[ItemScores], target: float = 0.8) -> Diagnosis:
 
 
 def _adapter_evidence(items: Sequence[ItemScores], conditions: dict[str, Estimate], target: float,
-                      evidence: list[str]) -> list[str]:
+                      evidence: list[str], adapter_id: str) -> list[str]:
     """What a trained adapter changes, compared on the same items with the best base-model prompt. The verdict
     itself is decided on the base model (it names the kind of problem); this says whether the adapter fixes it."""
     if "adapter" not in conditions:
@@ -203,7 +203,7 @@ def _adapter_evidence(items: Sequence[ItemScores], conditions: dict[str, Estimat
                                       "better than the base model but short of the target" if lo > 0 else
                                       "no clear gain over the base model"))
         if condition == "adapter":
-            recs.append("promote the adapter (`ragtune adapters promote ID`)" if closes else
+            recs.append(f"promote the adapter (`ragtune adapters promote {adapter_id}`)" if closes else
                         "the adapter does not close the gap yet: more or cleaner training data "
                         "(`ragtune finetune check`), or more epochs")
     return recs
