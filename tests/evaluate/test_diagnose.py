@@ -96,3 +96,11 @@ def test_an_adapter_no_better_than_few_shot_is_reported_as_such():
                                  adapter=0.3))
     assert any("no clear gain" in e for e in d.evidence)
     assert not any("promote the adapter" in r for r in d.recommendations)
+
+
+def test_a_gain_near_the_minimum_effect_asks_for_more_items_than_it_has():
+    # the SQuAD situation: a real gain (CI above 0) whose size is not separated from MIN_EFFECT (0.1)
+    d = diagnose(qa_items(60, closed_book=0.07, few_shot=0.03, oracle=0.23, oracle_plus_few_shot=0.22))
+    lo = d.knowledge_gain[1]
+    assert d.verdict == "rag" and d.inconclusive and lo > 0
+    assert d.items_needed > 60  # more items than were run: never "34 items would settle it" after 60

@@ -125,9 +125,14 @@ def diagnose(items: Sequence[ItemScores], target: float = 0.8, *, adapter_id: st
         knowledge = lo > 0 and mean >= MIN_EFFECT
         evidence.append(f"gold context in the prompt changes the QA score by {mean:+.2f} [{lo:+.2f}, {hi:+.2f}] "
                         f"over {len(qa)} questions")
-        if (lo <= 0 < mean) or (lo > 0 and abs(mean - MIN_EFFECT) < (hi - lo) / 2):
+        # uncertain about "any gain" (CI straddles 0) or about "a gain worth acting on" (CI straddles MIN_EFFECT):
+        # the items needed are counted against the boundary that is in doubt
+        if lo <= 0 < mean:
             inconclusive = True
             needed.append(_needed(len(qa), (hi - lo) / 2, mean))
+        elif lo > 0 and abs(mean - MIN_EFFECT) < (hi - lo) / 2:
+            inconclusive = True
+            needed.append(_needed(len(qa), (hi - lo) / 2, mean - MIN_EFFECT))
         comprehension = sum(1 for i in qa if i.scores["oracle"] < PASS and i.scores.get("oracle+few_shot", 0) < PASS)
         if comprehension:
             evidence.append(f"{comprehension} of {len(qa)} questions fail even with the gold passage in the prompt: "
