@@ -214,20 +214,27 @@ def _adapter_evidence(items: Sequence[ItemScores], conditions: dict[str, Estimat
     return recs
 
 
+FAILURE_CLASSES = ("knowledge", "retrieval", "comprehension", "behaviour", "prompt_fixable")
+
+
+def failure_class(item: ItemScores) -> str | None:
+    """The first class that explains an item's failure on the base model, or None when closed-book passes."""
+    s = item.scores
+    if s.get("closed_book", 0) >= PASS:
+        return None
+    if item.kind == "behaviour":
+        return "prompt_fixable" if max(s.get("few_shot", 0), s.get("oracle+few_shot", 0)) >= PASS else "behaviour"
+    if s.get("oracle", 0) >= PASS:
+        return "retrieval" if "retrieval" in s and s["retrieval"] < PASS else "knowledge"
+    if s.get("oracle+few_shot", 0) >= PASS or s.get("few_shot", 0) >= PASS:
+        return "prompt_fixable"
+    return "comprehension"
+
+
 def _failures(items: Sequence[ItemScores]) -> dict[str, int]:
     """Failure taxonomy over items (an item counts once, in the first class that explains it)."""
-    counts = {"knowledge": 0, "retrieval": 0, "comprehension": 0, "behaviour": 0, "prompt_fixable": 0}
+    counts = dict.fromkeys(FAILURE_CLASSES, 0)
     for i in items:
-        s = i.scores
-        if s.get("closed_book", 0) >= PASS:
-            continue
-        if i.kind == "behaviour":
-            best = max(s.get("few_shot", 0), s.get("oracle+few_shot", 0))
-            counts["prompt_fixable" if best >= PASS else "behaviour"] += 1
-        elif s.get("oracle", 0) >= PASS:
-            counts["retrieval" if "retrieval" in s and s["retrieval"] < PASS else "knowledge"] += 1
-        elif s.get("oracle+few_shot", 0) >= PASS or s.get("few_shot", 0) >= PASS:
-            counts["prompt_fixable"] += 1
-        else:
-            counts["comprehension"] += 1
+        if (kind := failure_class(i)) is not None:
+            counts[kind] += 1
     return counts

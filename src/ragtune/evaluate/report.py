@@ -23,7 +23,7 @@ from ragtune.errors import InputError
 from ragtune.evaluate import plots
 from ragtune.evaluate.answer_metrics import parse_json
 from ragtune.evaluate.datasets import BehaviourItem, EvalItem, QAItem
-from ragtune.evaluate.diagnose import PASS, Diagnosis, Estimate, ItemScores, _failures
+from ragtune.evaluate.diagnose import PASS, Diagnosis, Estimate, ItemScores, failure_class
 from ragtune.evaluate.harness import CONDITIONS, EvalRun, item_scores
 
 MAX_EXAMPLES = 8
@@ -46,12 +46,6 @@ FAILURE_MEANING = {
 
 
 # ---- what the report shows, as plain values -------------------------------------------------------------------
-
-
-def failure_class(scores: ItemScores) -> str | None:
-    """The taxonomy class of one item, or None when it passes closed-book. Delegates to diagnose's own counter so
-    the examples table and the taxonomy plot can never disagree about an item."""
-    return next((name for name, count in _failures([scores]).items() if count), None)
 
 
 def pick_examples(scored: Sequence[ItemScores], limit: int = MAX_EXAMPLES) -> list[tuple[ItemScores, str]]:
