@@ -12,6 +12,7 @@ from ragtune.errors import InputError
 from ragtune.evaluate.datasets import QAItem
 from ragtune.evaluate.harness import _examples
 from ragtune.testing import FakeEmbedder, FakeGenerator
+from ragtune.testing.generator import extractive_reply
 from tests.conftest import write
 
 MEMOS = [
@@ -163,3 +164,21 @@ def test_behaviour_items_get_room_for_about_twice_their_expected_output():
     assert behaviour_token_budget('{"name": "Blue Spice", "area": "city centre"}', 48) == 48
     assert behaviour_token_budget("x" * 300, 48) == 216
     assert behaviour_token_budget("x" * 10_000, 48) == 512
+
+
+def test_a_mixed_set_with_a_corpus_runs_retrieval_on_its_questions_and_can_say_both(home, tmp_path):
+    # knowledge: the fake reader knows nothing closed-book but answers from a passage;
+    # behaviour: it never writes the JSON the behaviour items expect, even with examples
+    def reply(messages):
+        user = messages[-1]["content"]
+        return extractive_reply(messages) if "Sources:" in user else "Sure, here you go!"
+
+    corpus = jsonl(tmp_path / "corpus.jsonl", MEMOS)
+    rows = QA * 4 + [{"id": f"b{i}", "input": f"Cafe {i} is cheap.", "output": json.dumps({"name": f"Cafe {i}"})}
+                     for i in range(12)]
+    rows = [dict(r, id=f"{r['id']}-{n}") if "question" in r else r for n, r in enumerate(rows)]
+    qa = jsonl(tmp_path / "mixed.jsonl", rows)
+    diagnosis, runs, _ = make_index(home, FakeGenerator(reply)).diagnose(qa, corpus=corpus)
+    assert {i.item_id for i in runs["retrieval"].items} == {r["id"] for r in rows if "question" in r}
+    assert len(runs["closed_book"].items) == len(rows)
+    assert diagnosis.verdict == "both", diagnosis.evidence

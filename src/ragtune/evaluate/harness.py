@@ -200,7 +200,9 @@ def run_condition(
     if prompt_condition(condition) == "retrieval":
         if searcher is None:
             raise InputError("the retrieval condition needs a corpus: pass --corpus")
-        if any(isinstance(i, BehaviourItem) for i in items):
+        # behaviour items have no question to retrieve for: a mixed set runs retrieval on its QA items only
+        items = [i for i in items if isinstance(i, QAItem)]
+        if not items:
             raise InputError("the retrieval condition applies to QA items only; behaviour items have no question")
     run_dir.mkdir(parents=True, exist_ok=True)
     items_path = run_dir / "items.jsonl"
