@@ -43,9 +43,10 @@ def list_(as_json: bool = JSON) -> None:
         return
     table = Table(title="Adapters (score = field accuracy, or exact match, on the held-out eval)")
     for column in ("id", "created", "base", "train n", "few-shot", "adapter", "promoted"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("id", "created"))
     for r in records:
-        table.add_row(r.id, r.created, r.base_model.get("id", "?"), str(r.data.get("n_train", "?")),
+        table.add_row(r.id, r.created[:16].replace("T", " "), r.base_model.get("id", "?"),
+                      str(r.data.get("n_train", "?")),
                       _score(r, "few_shot"), _score(r, "adapter"), "●" if promoted and r.id == promoted.id else "")
     console.print(table)
 

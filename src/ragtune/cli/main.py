@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -51,6 +52,8 @@ app.add_typer(adapters_cmd.app, name="adapters")
 
 
 def run() -> None:
+    # deprecation notices from transformers/peft internals are for their developers, not ragtune's users
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|peft)(\.|$)")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
