@@ -30,6 +30,7 @@ from ragtune.models.local import folder_hash
 if TYPE_CHECKING:
     from ragtune.index import Index
 
+MAX_EVAL_LOSS_EXAMPLES = 200
 DEFAULT_EVAL_LIMIT = 100  # before/after items: enough for a ±0.05-wide CI on field accuracy, minutes on a CPU
 
 
@@ -109,7 +110,8 @@ def run_finetune(
     key = hashlib.sha256(json.dumps([train_hash, eval_hash, model_hash, asdict(config)], default=str)
                          .encode()).hexdigest()[:12]
     work_dir = index.home / "adapters" / ".runs" / key  # the same command resumes an interrupted run here
-    result = train_lora(train, held, model_dir=model_dir, work_dir=work_dir, config=config,
+    # eval loss runs twice an epoch: a sample of a large --eval file measures it as well, at a fraction of the cost
+    result = train_lora(train, held[:MAX_EVAL_LOSS_EXAMPLES], model_dir=model_dir, work_dir=work_dir, config=config,
                         device=index.settings.device, on_progress=on_progress, should_stop=should_stop)
 
     source = index if corpus is None else index.eval_source(corpus)
