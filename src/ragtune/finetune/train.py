@@ -159,6 +159,15 @@ def epoch_batches(lengths: Sequence[int], batch_size: int, epoch: int, seed: int
     return batches
 
 
+def _replace_dir(target: Path, write: Callable[[Path], None]) -> None:
+    """Write a folder next to ``target`` and swap it in, so a crash mid-write never leaves a half-written one."""
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    write(tmp)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+
+
 def train_lora(
     train: Sequence[TrainingExample],
     eval_examples: Sequence[TrainingExample],
@@ -229,32 +238,28 @@ def train_lora(
         optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
         schedule.load_state_dict(torch.load(checkpoint / "schedule.pt", weights_only=True))
         torch.set_rng_state(torch.load(checkpoint / "rng.pt", weights_only=True))
-    elif state["initial_eval_loss"] is None:
+    else:
         state["initial_eval_loss"] = _eval_loss(model, eval_encoded, config.batch_size, pad_id, device)
 
     def save_best() -> None:
-        tmp = work_dir / "adapter.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(str(tmp))
-        shutil.rmtree(best_dir, ignore_errors=True)
-        os.replace(tmp, best_dir)
+        _replace_dir(best_dir, lambda tmp: model.save_pretrained(str(tmp)))
 
     def save_checkpoint() -> None:
-        tmp = work_dir / "checkpoint.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        torch.save(get_peft_model_state_dict(model), tmp / "lora.pt")
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        torch.save(schedule.state_dict(), tmp / "schedule.pt")
-        torch.save(torch.get_rng_state(), tmp / "rng.pt")
-        (tmp / "state.json").write_text(json.dumps(state))
-        shutil.rmtree(checkpoint, ignore_errors=True)
-        os.replace(tmp, checkpoint)
+        def write(tmp: Path) -> None:
+            tmp.mkdir()
+            torch.save(get_peft_model_state_dict(model), tmp / "lora.pt")
+            torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+            torch.save(schedule.state_dict(), tmp / "schedule.pt")
+            torch.save(torch.get_rng_state(), tmp / "rng.pt")
+            (tmp / "state.json").write_text(json.dumps(state))
+
+        _replace_dir(checkpoint, write)
 
     started = time.perf_counter() - state["seconds"]
     step_seconds: list[float] = []
     stopped_early = False
     running = None
+    order: dict[int, list[list[int]]] = {}
     while state["step"] < total_steps:
         if should_stop():
             state["seconds"] = time.perf_counter() - started
@@ -264,7 +269,10 @@ def train_lora(
                 "run the same command again to resume")
         step = state["step"]
         epoch, position = divmod(step, steps_per_epoch)
-        batch_ids = epoch_batches(lengths, config.batch_size, epoch, config.seed)[position]
+        if epoch not in order:  # one epoch's order, computed once (and again identically after a resume)
+            order.clear()
+            order[epoch] = epoch_batches(lengths, config.batch_size, epoch, config.seed)
+        batch_ids = order[epoch][position]
         batch = {k: v.to(device) for k, v in _batch([train_encoded[i] for i in batch_ids], pad_id).items()}
         t0 = time.perf_counter()
         loss = model(**batch, use_cache=False).loss  # no KV cache in training: it is never read
