@@ -26,7 +26,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from _common import SQUAD_CORPUS, SQUAD_QA, log, machine_info, machine_line, markdown_table, read_jsonl, write_result
+from _common import (
+    SQUAD_CORPUS,
+    SQUAD_QA,
+    log,
+    machine_info,
+    machine_line,
+    markdown_table,
+    read_jsonl,
+    write_result,
+)
 
 RELEVANCE_GRID = [round(x, 2) for x in np.arange(-0.1, 0.61, 0.05)]
 SUPPORT_GRID = [round(x, 2) for x in np.arange(0.0, 1.01, 0.1)]
@@ -103,7 +112,7 @@ def main() -> int:
 
 
 def generate_items(args: argparse.Namespace) -> list[dict]:
-    from ragtune import Index, Settings
+    from ragtune import Settings, Workspace
     from ragtune.config import AnswerConfig
     from ragtune.evaluate.answer_metrics import answer_contained, citation_precision, exact_match, token_f1
     from ragtune.generate.citations import strip_markers, verify_citations
@@ -117,15 +126,15 @@ def generate_items(args: argparse.Namespace) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="ragtune-answers-") as home:
         defaults = AnswerConfig()
         open_thresholds = replace(defaults, min_relevance=-1.0, min_support=-1.0, k=args.k or defaults.k)
-        index = Index(settings=replace(Settings(home=Path(home)), answer=open_thresholds))
+        index = Workspace(settings=replace(Settings(home=Path(home)), answer=open_thresholds))
         log("ingesting the corpus ...")
-        index.ingest([args.corpus])
-        index.ask("warm up the model", retrieval=False)
+        index.documents.ingest([args.corpus])
+        index.answers.ask("warm up the model", retrieval=False)
         items: list[dict] = []
         started = time.perf_counter()
         todo = [(r, True) for r in answerable] + [(r, False) for r in unanswerable]
         for i, (row, is_answerable) in enumerate(todo, start=1):
-            answer = index.ask(row["question"])
+            answer = index.answers.ask(row["question"])
             hits = [h.chunk for h in answer.hits]
             check = verify_citations(answer.raw_answer, hits) if answer.raw_answer else None
             text = strip_markers(answer.raw_answer)
@@ -143,7 +152,7 @@ def generate_items(args: argparse.Namespace) -> list[dict]:
                 item.update(f1=token_f1(text, row["answers"]), em=exact_match(text, row["answers"]),
                             contained=answer_contained(text, row["answers"]),
                             citation_precision=citation_precision(item["cited_docs"], row["gold_doc_ids"]))
-                closed = index.ask(row["question"], retrieval=False)
+                closed = index.answers.ask(row["question"], retrieval=False)
                 item.update(cb_answer=closed.answer, cb_f1=token_f1(closed.answer, row["answers"]),
                             cb_em=exact_match(closed.answer, row["answers"]),
                             cb_contained=answer_contained(closed.answer, row["answers"]))

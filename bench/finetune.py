@@ -56,8 +56,14 @@ def trainer_seconds_per_step(train_examples, config, model_dir: Path, steps: int
     """A plain transformers Trainer + peft loop on the same encoded examples (the usual recipe)."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import (AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, Trainer,
-                              TrainerCallback, TrainingArguments)
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        DataCollatorForSeq2Seq,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
 
     from ragtune.finetune.train import encode
 
@@ -102,7 +108,7 @@ def ours_seconds_per_step(train_examples, config, model_dir: Path, steps: int, w
 
 def main() -> int:
     args = parse_args()
-    from ragtune import Index
+    from ragtune import Workspace
     from ragtune.config import LoraConfig
     from ragtune.finetune.examples import read_training_examples
     from ragtune.models.cache import converted_model_dir
@@ -135,10 +141,10 @@ def main() -> int:
                                    "runs": {"ragtune": ours_runs, "trainer_peft": theirs_runs}}
 
     if not args.skip_quality:
-        index = Index(args.home or tmp / "home")
+        index = Workspace(args.home or tmp / "home")
         log("training")
         started = time.perf_counter()
-        outcome = index.finetune(train_file, name="e2e-bench", evaluate=False,
+        outcome = index.tuning.finetune(train_file, name="e2e-bench", evaluate=False,
                                  on_progress=lambda p: log(f"  step {p.step}/{p.total_steps} loss {p.loss:.3f}"
                                                            + (f" eval {p.eval_loss:.3f}" if p.eval_loss else "")))
         results["training"] = {**outcome.training.to_json(), "wall_seconds": time.perf_counter() - started,
@@ -147,7 +153,7 @@ def main() -> int:
         quality = {}
         for condition in ("few_shot", "adapter", "closed_book"):
             log(f"scoring {condition} on the test side")
-            run = index.evaluate(test_file, condition=condition, train=train_file, limit=args.test_limit,
+            run = index.evaluation.evaluate(test_file, condition=condition, train=train_file, limit=args.test_limit,
                                  adapter=outcome.adapter.id if condition == "adapter" else None)
             quality[condition] = {"run_id": run.run_id, "metrics": {k: v.to_json() for k, v in run.metrics.items()},
                                   "scores": {r.item_id: (r.metrics.get("field_accuracy") or 0.0) for r in run.items}}

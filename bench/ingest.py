@@ -3,7 +3,7 @@
 What it measures, per scenario: (1) ``Index.ingest`` into a fresh temporary home — wall time, which includes
 reading, hashing, parsing, chunking (token counting), BM25 term analysis, embedding and the LanceDB writes;
 then (2) a fresh ``embedder.embed(texts, batch_size=64)`` over exactly the chunk texts ragtune stored
-(``index.store.chunk_columns()["text"]``). The model is loaded and warmed up, and lancedb imported, before
+(``index.documents.store.chunk_columns()["text"]``). The model is loaded and warmed up, and lancedb imported, before
 either is timed. Ratio = ingest / embed-alone (goal <= 1.15): on CPU the embedder is the unavoidable cost,
 everything else is overhead.
 
@@ -80,16 +80,16 @@ class TimedEmbedder:
 
 
 def run_once(source: Path, embedder, batch_size: int) -> dict:
-    from ragtune import Index
+    from ragtune import Workspace
 
     with tempfile.TemporaryDirectory(prefix="ragtune-bench-") as home:
         timed = TimedEmbedder(embedder)
-        index = Index(home, embedder=timed)
+        index = Workspace(home, embedder=timed)
         t = time.perf_counter()
-        report = index.ingest([source])
+        report = index.documents.ingest([source])
         ingest_s = time.perf_counter() - t
-        texts = index.store.chunk_columns()["text"].to_pylist()
-        documents, chunks = index.store.counts()
+        texts = index.documents.store.chunk_columns()["text"].to_pylist()
+        documents, chunks = index.documents.store.counts()
     t = time.perf_counter()
     embedder.embed(texts, batch_size=batch_size)
     embed_s = time.perf_counter() - t

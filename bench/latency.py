@@ -88,24 +88,24 @@ class Floor:
 def measure_native(index, embedder, queries: list[str]) -> dict[str, list[float]]:
     """The design decision's evidence: LanceDB's own BM25 full-text index and vector search (the path ragtune
     uses above ``exact_max_chunks``) on the same table, per query, excluding the query embedding."""
-    from ragtune.retrieve.filters import Filters
+    from ragtune.types import Filters
 
-    index.store.ensure_indexes(exact_max_chunks=0)  # build the FTS and vector indexes now
+    index.documents.store.ensure_indexes(exact_max_chunks=0)  # build the FTS and vector indexes now
     times: dict[str, list[float]] = {"lancedb FTS (BM25) top-100": [], "lancedb vector search top-100": []}
     for q in queries:
         vector = embedder.embed([q])[0]
         t = time.perf_counter()
-        index.store.search_lexical(q, DEPTH, Filters())
+        index.documents.store.search_lexical(q, DEPTH, Filters())
         times["lancedb FTS (BM25) top-100"].append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        index.store.search_dense(vector, DEPTH, Filters())
+        index.documents.store.search_dense(vector, DEPTH, Filters())
         times["lancedb vector search top-100"].append((time.perf_counter() - t) * 1000)
     return times
 
 
 def main() -> int:
     args = parse_args()
-    from ragtune import Index
+    from ragtune import Workspace
 
     machine = machine_info()
     log(f"machine: {machine_line(machine)}")
@@ -115,17 +115,17 @@ def main() -> int:
     warmup = questions[: args.warmup]
 
     with tempfile.TemporaryDirectory(prefix="ragtune-bench-") as home:
-        index = Index(home, embedder=embedder)
+        index = Workspace(home, embedder=embedder)
         log(f"ingesting {args.corpus} ...")
-        report = index.ingest([args.corpus])
-        columns = index.store.chunk_columns()
+        report = index.documents.ingest([args.corpus])
+        columns = index.documents.store.chunk_columns()
         vectors = (
             columns["vector"].combine_chunks().flatten().to_numpy().reshape(columns.num_rows, embedder.dim)
         )
         floor = Floor(embedder, columns["chunk_id"].to_pylist(), columns["text"].to_pylist(), vectors)
         log(f"{report.chunks} chunks; warm-up ({len(warmup)} queries each) ...")
         for q in warmup:
-            index.search(q, mode="hybrid", k=K)
+            index.documents.search(q, mode="hybrid", k=K)
             floor.search(q)
 
         ours_ms, floor_ms, overlap = [], [], []
@@ -136,7 +136,7 @@ def main() -> int:
             for side in (0, 1) if i % 2 == 0 else (1, 0):
                 t = time.perf_counter()
                 if side == 0:
-                    result = index.search(q, mode="hybrid", k=K)
+                    result = index.documents.search(q, mode="hybrid", k=K)
                     ours_ms.append((time.perf_counter() - t) * 1000)
                 else:
                     floor_hits, stages = floor.search(q)

@@ -1,6 +1,6 @@
 """Retrieval quality of ragtune's bm25 / dense / hybrid search on SQuAD dev, next to a plain peer baseline.
 
-What it measures: ``ragtune.evaluate.retrieval.evaluate_retrieval`` over squad_dev_corpus.jsonl (421 passages)
+What it measures: ``Workspace.evaluation.retrieval`` (``ragtune eval retrieval``) over squad_dev_corpus.jsonl (421 passages)
 and squad_dev_qa.jsonl (2,789 disfluent questions, one gold passage each): recall@1/5/10, MRR, nDCG@10
 (document level, chunk hits collapsed to their best rank) and the p50 latency of one ``Index.search`` call.
 
@@ -141,7 +141,7 @@ def acceptance(modes: dict) -> list[dict]:
 
 def main() -> int:
     args = parse_args()
-    from ragtune.evaluate.retrieval import evaluate_retrieval
+    from ragtune import Workspace
 
     machine = machine_info()
     log(f"machine: {machine_line(machine)}")
@@ -150,7 +150,7 @@ def main() -> int:
         qa = limited_qa(args.qa, args.limit, Path(tmp))
         log("ragtune: ingesting and scoring bm25, dense, hybrid ...")
         t = time.perf_counter()
-        ours = evaluate_retrieval(args.corpus, qa, embedder=embedder)
+        ours = Workspace(Path(tmp) / "home", embedder=embedder).evaluation.retrieval(args.corpus, qa)
         ours_s = time.perf_counter() - t
         log(f"ragtune: done in {ours_s:.0f} s; peer baseline ...")
         t = time.perf_counter()

@@ -50,7 +50,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def chunk_doc_ids(index) -> list[str]:
-    return index.store.chunk_columns()["doc_id"].to_pylist()
+    return index.documents.store.chunk_columns()["doc_id"].to_pylist()
 
 
 def expect(checks: list[dict], what: str, got, want) -> None:
@@ -114,7 +114,7 @@ def run_cli(
 
 def main() -> int:
     args = parse_args()
-    from ragtune import Index
+    from ragtune import Workspace
 
     machine = machine_info()
     log(f"machine: {machine_line(machine)}")
@@ -129,14 +129,14 @@ def main() -> int:
         paths = write_markdown_docs(passages, n, folder, min_paragraphs=1, max_paragraphs=3)
         distinct = len({p.read_bytes() for p in paths})
         expect(checks, "generated documents are distinct", distinct, n)
-        index = Index(home, embedder=embedder)
+        index = Workspace(home, embedder=embedder)
 
         log(f"initial ingest of {n} documents ...")
         t = time.perf_counter()
-        initial = index.ingest([folder])
+        initial = index.documents.ingest([folder])
         initial_s = time.perf_counter() - t
         expect(checks, "initial: added", initial.added, n)
-        docs0, chunks0 = index.store.counts()
+        docs0, chunks0 = index.documents.store.counts()
         rows.append(step_row("initial Index.ingest([folder])", initial_s, initial.to_json(), initial_s))
 
         edited = paths[n // 2]
@@ -144,7 +144,7 @@ def main() -> int:
             handle.write("\nThis sentence was appended to check that sync re-indexes exactly one document.\n")
         log(f"sync after editing {edited.name} ...")
         t = time.perf_counter()
-        edit = index.sync(folder)
+        edit = index.documents.sync(folder)
         edit_s = time.perf_counter() - t
         for key, want in (("updated", 1), ("unchanged", n - 1), ("added", 0), ("removed", 0)):
             expect(checks, f"edit sync: {key}", getattr(edit, key), want)
@@ -154,29 +154,29 @@ def main() -> int:
         deleted_id = deleted.relative_to(folder).as_posix()
         deleted_chunks = chunk_doc_ids(index).count(deleted_id)
         deleted_query = deleted.read_text(encoding="utf-8").split("\n\n")[1][:300]
-        found = any(h.chunk.doc_id == deleted_id for h in index.search(deleted_query, k=20).hits)
+        found = any(h.chunk.doc_id == deleted_id for h in index.documents.search(deleted_query, k=20).hits)
         expect(checks, "before delete: doc among top-20 hits for its own text", found, True)
         deleted.unlink()
         log(f"sync after deleting {deleted_id} ({deleted_chunks} chunks) ...")
         t = time.perf_counter()
-        removal = index.sync(folder)
+        removal = index.documents.sync(folder)
         removal_s = time.perf_counter() - t
         for key, want in (("removed", 1), ("unchanged", n - 1), ("added", 0), ("updated", 0)):
             expect(checks, f"delete sync: {key}", getattr(removal, key), want)
-        docs1, chunks1 = index.store.counts()
+        docs1, chunks1 = index.documents.store.counts()
         expect(checks, "delete sync: documents in store", docs1, docs0 - 1)
         expect(checks, "delete sync: chunks in store", chunks1, chunks0 - deleted_chunks)
         expect(
             checks, "delete sync: chunks of the deleted doc left", chunk_doc_ids(index).count(deleted_id), 0
         )
-        hits = index.search(deleted_query, k=20).hits
+        hits = index.documents.search(deleted_query, k=20).hits
         expect(
             checks,
             "delete sync: deleted doc among top-20 hits for its own text",
             any(h.chunk.doc_id == deleted_id for h in hits),
             False,
         )
-        expect(checks, "delete sync: document record gone", index.document(deleted_id) is None, True)
+        expect(checks, "delete sync: document record gone", index.documents.document(deleted_id) is None, True)
         rows.append(step_row("Index.sync after deleting 1 file", removal_s, removal.to_json(), initial_s))
 
         cli = None

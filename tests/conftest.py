@@ -23,10 +23,10 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_index(home: Path):
-    from ragtune import Index
+    from ragtune import Workspace
     from ragtune.testing import FakeEmbedder
 
-    return Index(home, embedder=FakeEmbedder())
+    return Workspace(home, embedder=FakeEmbedder())
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from ragtune.config import AnswerConfig, ChunkingConfig, GeneratorConfig, RetrievalConfig, Settings, resolve_home
+from ragtune.config import (
+    AnswerConfig,
+    ChunkingConfig,
+    GeneratorConfig,
+    RetrievalConfig,
+    Settings,
+    resolve_home,
+)
 from ragtune.errors import ConfigError
-from ragtune.models.generator import GenerationParams
+from ragtune.types import GenerationParams
 
 
 def test_home_resolution_order(monkeypatch, tmp_path):

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text()

@@ -2,8 +2,8 @@
 
 from ragtune.config import ChunkingConfig, RetrievalConfig, Settings
 from ragtune.errors import RagtuneError
-from ragtune.index import Index, IndexStatus
-from ragtune.retrieve.filters import Filters
+from ragtune.types import Filters
+from ragtune.workspace import Workspace
 
-__all__ = ["ChunkingConfig", "Filters", "Index", "IndexStatus", "RagtuneError", "RetrievalConfig", "Settings"]
-__version__ = "0.1.0"
+__all__ = ["ChunkingConfig", "Filters", "RagtuneError", "RetrievalConfig", "Settings", "Workspace"]
+__version__ = "0.2.0"

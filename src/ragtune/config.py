@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragtune.errors import ConfigError
-from ragtune.models.generator import GenerationParams
+from ragtune.types import GenerationParams
 
 DEFAULT_HOME = Path(".ragtune")
+STORE_BACKENDS = ("lance",)  # names ragtune.store.factory knows
 
 
 def resolve_home(home: str | Path | None = None) -> Path:
@@ -129,9 +130,13 @@ class Settings:
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     device: str | None = None
     embed_batch_size: int = 64
+    # Which backend holds the index (see ragtune.store.factory); "lance" keeps it in the home folder.
+    store: str = field(default_factory=lambda: os.environ.get("RAGTUNE_STORE") or "lance")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", resolve_home(self.home))  # accept str, ~, relative paths
+        if self.store not in STORE_BACKENDS:
+            raise ConfigError(f"store {self.store!r} (RAGTUNE_STORE): expected one of {', '.join(STORE_BACKENDS)}")
         if self.embed_batch_size < 1:
             raise ConfigError(f"embed_batch_size={self.embed_batch_size}: must be >= 1")
 

@@ -1,9 +1,15 @@
-"""Typed records passed between stages. All frozen: a stage returns new values, never mutates its input."""
+"""Typed records passed between stages, at the bottom of the package: every layer may use them, they use no
+layer. All frozen: a stage returns new values, never mutates its input."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal, Mapping, Sequence
+
+import numpy as np
+
+from ragtune.errors import ConfigError, InputError
 
 BlockKind = Literal["heading", "paragraph", "list_item", "code", "table", "quote"]
 SearchMode = Literal["hybrid", "bm25", "dense"]
@@ -97,3 +103,106 @@ class Hit:
     score: float
     scores: Mapping[str, float]
     ranks: Mapping[str, int]
+
+
+# ---- filters -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """All conditions must hold. ``metadata`` matches values as strings (metadata is stored as strings)."""
+
+    path_prefix: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.path_prefix and not self.metadata
+
+    @staticmethod
+    def parse(path_prefix: str | None = None, where: list[str] | None = None) -> "Filters":
+        """Build filters from CLI-style ``key=value`` strings."""
+        metadata: dict[str, str] = {}
+        for item in where or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise InputError(f"filter {item!r}: expected key=value, e.g. --where lang=en")
+            metadata[key.strip()] = value.strip()
+        return Filters(path_prefix or None, metadata)
+
+    def mask(self, source_paths: np.ndarray, metadata_sets: Sequence[set[str]]) -> np.ndarray:
+        """Which rows pass: ``source_paths`` a str array, ``metadata_sets`` each row's ``key=value`` strings."""
+        keep = np.ones(len(source_paths), dtype=bool)
+        if self.path_prefix and len(source_paths):
+            keep &= np.char.startswith(source_paths, self.path_prefix)
+        wanted = metadata_pairs(self.metadata)
+        if wanted:
+            keep &= np.fromiter((all(w in row for w in wanted) for row in metadata_sets), dtype=bool,
+                                count=len(source_paths))
+        return keep
+
+
+def metadata_pairs(metadata: Mapping[str, str]) -> list[str]:
+    """The searchable form of metadata: sorted ``key=value`` strings."""
+    return sorted(f"{k}={v}" for k, v in metadata.items())
+
+
+# ---- generation ----------------------------------------------------------------------------------------------
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Decoding settings; ``temperature == 0`` means greedy (deterministic for local models)."""
+
+    max_new_tokens: int = 160
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    stop: tuple[str, ...] = ()
+    repetition_penalty: float = 1.0  # > 1 discourages repeating tokens (local models; servers may ignore it)
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens={self.max_new_tokens}: must be >= 1")
+        if self.temperature < 0:
+            raise ConfigError(f"temperature={self.temperature}: must be >= 0")
+        if self.repetition_penalty <= 0:
+            raise ConfigError(f"repetition_penalty={self.repetition_penalty}: must be > 0")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p={self.top_p}: must be in (0, 1]")
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["stop"] = list(self.stop)
+        return data
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    finish_reason: str = "stop"
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What the audit log records so an answer can be tied to exact weights."""
+
+    backend: str  # "local" | "openai"
+    model_id: str
+    model_hash: str  # sha256 of the weights file(s); "" when a server does not expose it
+    adapter_id: str | None = None
+    adapter_hash: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AdapterRef:
+    """A resolved LoRA adapter: its folder and the id it is known by (a registry id, or the folder's name)."""
+
+    path: Path
+    adapter_id: str

@@ -7,7 +7,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from tests.cli.test_cli import assert_user_error, ragtune
 from tests.conftest import write
 
@@ -33,12 +32,12 @@ def asked(tmp_path_factory) -> tuple[Path, Path, dict]:
 def test_ask_answers_with_verified_citations(asked):
     home, _, answer = asked
     assert {"answer", "abstained", "citations", "audit_id"} <= set(answer)
-    from ragtune import Index
+    from ragtune import Workspace
 
-    index = Index(home)
+    index = Workspace(home)
     for c in answer["citations"]:
         assert {"n", "doc_id", "doc_version", "start", "end", "quote"} <= set(c)
-        doc = index.document(c["doc_id"])
+        doc = index.documents.document(c["doc_id"])
         assert doc.text[c["start"] : c["end"]] == c["quote"] and c["doc_version"] == doc.version
     if not answer["abstained"]:
         assert answer["citations"], "a non-abstained answer must carry at least one verified citation"

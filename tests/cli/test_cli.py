@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import REPO, write
 
 DEMO_DOCS = REPO / "examples" / "docs"
@@ -97,11 +96,11 @@ def test_demo_docs_ingest_search_and_sync_end_to_end(home, tmp_path):
     for hit in results:
         assert {"doc_id", "chunk_id", "start", "end", "score", "text"} <= set(hit)
 
-    from ragtune import Index
+    from ragtune import Workspace
 
-    index = Index(home)
+    index = Workspace(home)
     for hit in results:  # spans point into the stored normalized document
-        assert index.document(hit["doc_id"]).text[hit["start"] : hit["end"]] == hit["text"]
+        assert index.documents.document(hit["doc_id"]).text[hit["start"] : hit["end"]] == hit["text"]
 
     pdf_hit = json.loads(ragtune(home, "search", "when is fine-tuning the right choice", "--mode", "bm25",
                                  "--json").stdout)["results"]

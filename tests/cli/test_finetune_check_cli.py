@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.cli.test_cli import assert_user_error, ragtune
 from tests.finetune.test_checks import order_rows, write_jsonl
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tests.cli.test_cli import assert_user_error, ragtune
 from tests.conftest import DATA, write
 

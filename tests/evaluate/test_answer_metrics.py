@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from ragtune.evaluate.answer_metrics import (
-    answer_contained, citation_precision, exact_match, normalize_answer, token_f1)
+    answer_contained,
+    citation_precision,
+    exact_match,
+    normalize_answer,
+    token_f1,
+)
 from ragtune.evaluate.bootstrap import bootstrap_ci, paired_bootstrap_diff
 
 

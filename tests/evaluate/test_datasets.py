@@ -23,7 +23,7 @@ def test_reads_items_with_defaults(tmp_path):
 
 @pytest.mark.parametrize("text,message", [
     ("", "QA file is empty"),
-    ('{"id": "a", "question": "q"}\n{bad json}\n', "qa.jsonl:2: invalid JSON"),
+    ('{"id": "a", "question": "q"}\n{bad json}\n', "qa.jsonl:2: not valid JSON"),
     ('["not", "an", "object"]\n', "qa.jsonl:1: expected a JSON object"),
     ('{"question": "q"}\n', "qa.jsonl:1: missing or empty field 'id'"),
     ('{"id": "a", "question": ""}\n', "qa.jsonl:1: missing or empty field 'question'"),

@@ -6,14 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.conftest import write
 
-from ragtune import Index
+from ragtune import Workspace
+from ragtune.components.evaluation import Evaluator
 from ragtune.errors import InputError
 from ragtune.evaluate.datasets import QAItem
 from ragtune.evaluate.harness import _examples
-from ragtune.testing import FakeEmbedder, FakeGenerator
+from ragtune.testing import FakeEmbedder, FakeGenerator, FakeGenerators
 from ragtune.testing.generator import extractive_reply
-from tests.conftest import write
 
 MEMOS = [
     {"id": "m1", "text": "The Heron project ships on 14 March. Dana Okafor owns the budget."},
@@ -37,13 +38,15 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     return jsonl(tmp_path / "corpus.jsonl", MEMOS), jsonl(tmp_path / "qa.jsonl", QA)
 
 
-def make_index(home: Path, generator=None) -> Index:
-    return Index(home, embedder=FakeEmbedder(), generator=generator or FakeGenerator())
+def make_evaluator(home: Path, generator=None) -> Evaluator:
+    workspace = Workspace(
+        home, embedder=FakeEmbedder(), generators=FakeGenerators(generator=generator or FakeGenerator()))
+    return workspace.evaluation
 
 
 def test_oracle_puts_the_gold_document_in_the_prompt(home, files):
     corpus, qa = files
-    run = make_index(home).evaluate(qa, condition="oracle", corpus=corpus)
+    run = make_evaluator(home).evaluate(qa, condition="oracle", corpus=corpus)
     by_id = {i.item_id: i for i in run.items}
     assert by_id["q1"].metrics["answer_contained"] == 1.0 and "Dana Okafor" in by_id["q1"].prediction
     assert run.metrics["answer_contained"].n == 2 and run.metrics["abstain_rate"].n == 1
@@ -54,14 +57,14 @@ def test_oracle_puts_the_gold_document_in_the_prompt(home, files):
 def test_closed_book_gives_the_model_only_the_question(home, files):
     corpus, qa = files
     generator = FakeGenerator()
-    run = make_index(home, generator).evaluate(qa, condition="closed_book")
+    run = make_evaluator(home, generator).evaluate(qa, condition="closed_book")
     assert all("Sources:" not in m["content"] for call in generator.calls for m in call)
     assert run.metrics["f1"].value == 0.0  # the fake says "I do not know." without sources
 
 
 def test_retrieval_runs_the_rag_pipeline_and_scores_citations(home, files):
     corpus, qa = files
-    run = make_index(home).evaluate(qa, condition="retrieval", corpus=corpus)
+    run = make_evaluator(home).evaluate(qa, condition="retrieval", corpus=corpus)
     q1 = next(i for i in run.items if i.item_id == "q1")
     assert q1.cited_doc_ids == ["m1"] and q1.metrics["citation_precision"] == 1.0
     assert "citation_precision" in run.to_json()["metrics"]
@@ -79,7 +82,7 @@ def test_few_shot_uses_the_train_file_when_given(home, files, tmp_path):
     corpus, qa = files
     train = jsonl(tmp_path / "train.jsonl", [{"id": "t1", "question": "Training question?", "answers": ["yes"]}])
     generator = FakeGenerator("x")
-    make_index(home, generator).evaluate(qa, condition="few_shot", train=train, shots=2)
+    make_evaluator(home, generator).evaluate(qa, condition="few_shot", train=train, shots=2)
     assert any(m["content"] == "Training question?" for m in generator.calls[0])
 
 
@@ -87,11 +90,11 @@ def test_behaviour_items_score_json_validity_and_fields(home, tmp_path):
     rows = [{"id": f"e{i}", "input": f"Cafe {i} in the centre.",
              "output": json.dumps({"name": f"Cafe {i}", "area": "centre"}, sort_keys=True)} for i in range(4)]
     qa = jsonl(tmp_path / "e2e.jsonl", rows)
-    good = make_index(home / "a", FakeGenerator(lambda m: json.dumps(
+    good = make_evaluator(home / "a", FakeGenerator(lambda m: json.dumps(
         {"name": m[-1]["content"].split(" in ")[0], "area": "centre"}))).evaluate(qa, condition="closed_book")
     assert good.metrics["json_valid"].value == 1.0 and good.metrics["field_accuracy"].value == 1.0
     assert good.metrics["exact_match"].value == 1.0
-    bad = make_index(home / "b", FakeGenerator("Sure! Here is the JSON you asked for")).evaluate(
+    bad = make_evaluator(home / "b", FakeGenerator("Sure! Here is the JSON you asked for")).evaluate(
         qa, condition="few_shot")
     assert bad.metrics["json_valid"].value == 0.0 and bad.metrics["field_accuracy"].value == 0.0
 
@@ -102,22 +105,22 @@ def test_a_failing_model_is_recorded_per_item_and_the_run_goes_on(home, files):
     def explode(messages):
         raise RuntimeError("CUDA out of memory")
 
-    run = make_index(home, FakeGenerator(explode)).evaluate(qa, condition="closed_book")
+    run = make_evaluator(home, FakeGenerator(explode)).evaluate(qa, condition="closed_book")
     assert len(run.items) == 3 and all(i.error and "out of memory" in i.error for i in run.items)
 
 
 def test_a_run_resumes_instead_of_repeating_finished_items(home, files):
     corpus, qa = files
     generator = FakeGenerator()
-    index = make_index(home, generator)
-    first = index.evaluate(qa, condition="oracle", corpus=corpus)
+    evaluator = make_evaluator(home, generator)
+    first = evaluator.evaluate(qa, condition="oracle", corpus=corpus)
     calls = len(generator.calls)
-    again = index.evaluate(qa, condition="oracle", corpus=corpus)
+    again = evaluator.evaluate(qa, condition="oracle", corpus=corpus)
     assert len(generator.calls) == calls and again.run_id == first.run_id
     assert (first.run_dir / "items.jsonl").read_text().count("\n") == 3
     lines = (first.run_dir / "items.jsonl").read_text().splitlines()
     (first.run_dir / "items.jsonl").write_text("\n".join(lines[:1] + [lines[1][:20]]) + "\n")  # interrupted
-    index.evaluate(qa, condition="oracle", corpus=corpus)
+    evaluator.evaluate(qa, condition="oracle", corpus=corpus)
     assert len(generator.calls) == calls + 2
 
 
@@ -128,23 +131,23 @@ def test_a_run_resumes_instead_of_repeating_finished_items(home, files):
 ])
 def test_conditions_that_cannot_run_are_user_errors(home, tmp_path, condition, kwargs, message):
     qa = jsonl(tmp_path / "qa.jsonl", [{"id": "q", "question": "Who?", "answers": ["x"]}])
-    index = make_index(home)
+    evaluator = make_evaluator(home)
     if message is None:  # retrieval on an empty index runs and abstains rather than failing
-        assert index.evaluate(qa, condition=condition).items[0].abstained
+        assert evaluator.evaluate(qa, condition=condition).items[0].abstained
         return
     with pytest.raises(InputError, match=message):
-        index.evaluate(qa, condition=condition, **kwargs)
+        evaluator.evaluate(qa, condition=condition, **kwargs)
 
 
 def test_behaviour_items_cannot_use_retrieval(home, tmp_path):
     qa = jsonl(tmp_path / "e.jsonl", [{"id": "e", "input": "x", "output": "{}"}])
     with pytest.raises(InputError, match="QA items only"):
-        make_index(home).evaluate(qa, condition="retrieval")
+        make_evaluator(home).evaluate(qa, condition="retrieval")
 
 
 def test_diagnose_runs_the_conditions_and_returns_a_verdict(home, files):
     corpus, qa = files
-    diagnosis, runs, path = make_index(home).diagnose(qa, corpus=corpus, target=0.8)
+    diagnosis, runs, path = make_evaluator(home).diagnose(qa, corpus=corpus, target=0.8)
     assert set(runs) == {"closed_book", "few_shot", "oracle", "oracle+few_shot", "retrieval"}
     # the fake reader knows nothing closed-book and answers from any passage it is given: a knowledge problem
     assert diagnosis.verdict == "rag" and path.exists()
@@ -154,7 +157,7 @@ def test_diagnose_runs_the_conditions_and_returns_a_verdict(home, files):
 def test_diagnose_on_behaviour_items_skips_the_oracle_conditions(home, tmp_path):
     rows = [{"id": f"e{i}", "input": f"Cafe {i}.", "output": json.dumps({"name": f"Cafe {i}"})} for i in range(6)]
     qa = jsonl(tmp_path / "e2e.jsonl", rows)
-    diagnosis, runs, _ = make_index(home, FakeGenerator("not json")).diagnose(qa)
+    diagnosis, runs, _ = make_evaluator(home, FakeGenerator("not json")).diagnose(qa)
     assert set(runs) == {"closed_book", "few_shot"} and diagnosis.verdict == "finetune"
 
 
@@ -178,7 +181,7 @@ def test_a_mixed_set_with_a_corpus_runs_retrieval_on_its_questions_and_can_say_b
                      for i in range(12)]
     rows = [dict(r, id=f"{r['id']}-{n}") if "question" in r else r for n, r in enumerate(rows)]
     qa = jsonl(tmp_path / "mixed.jsonl", rows)
-    diagnosis, runs, _ = make_index(home, FakeGenerator(reply)).diagnose(qa, corpus=corpus)
+    diagnosis, runs, _ = make_evaluator(home, FakeGenerator(reply)).diagnose(qa, corpus=corpus)
     assert {i.item_id for i in runs["retrieval"].items} == {r["id"] for r in rows if "question" in r}
     assert len(runs["closed_book"].items) == len(rows)
     assert diagnosis.verdict == "both", diagnosis.evidence

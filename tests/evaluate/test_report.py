@@ -8,15 +8,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from tests.conftest import REPO, write
 
-from ragtune import Index
+from ragtune import Workspace
+from ragtune.components.evaluation import Evaluator
 from ragtune.errors import InputError
 from ragtune.evaluate import plots
-from ragtune.evaluate.diagnose import Estimate, ItemScores
+from ragtune.evaluate.bootstrap import Estimate
+from ragtune.evaluate.diagnose import ItemScores
 from ragtune.evaluate.report import pick_examples, write_report
-from ragtune.testing import FakeEmbedder, FakeGenerator
+from ragtune.testing import FakeEmbedder, FakeGenerator, FakeGenerators
 from ragtune.testing.generator import extractive_reply
-from tests.conftest import REPO, write
 
 MEMOS = REPO / "examples" / "eval"
 HOSTILE = "<script>alert('pwned')</script>"
@@ -32,8 +34,10 @@ def hostile_reader(messages) -> str:
     return f"{HOSTILE} {reply}" if reply == "I do not know." else reply
 
 
-def make_index(home: Path, generator=None) -> Index:
-    return Index(home, embedder=FakeEmbedder(), generator=generator or FakeGenerator(hostile_reader))
+def make_evaluator(home: Path, generator=None) -> Evaluator:
+    workspace = Workspace(
+        home, embedder=FakeEmbedder(), generators=FakeGenerators(generator=generator or FakeGenerator(hostile_reader)))
+    return workspace.evaluation
 
 
 class Attributes(HTMLParser):
@@ -57,7 +61,7 @@ def attributes(document: str) -> list[tuple[str, str, str]]:
 def memos_report(home: Path, tmp_path: Path):
     """A rag diagnosis of the memo set with retrieval, written to a report in a folder that does not exist yet."""
     path = tmp_path / "reports" / "memos.html"
-    diagnosis, runs, returned = make_index(home).diagnose(
+    diagnosis, runs, returned = make_evaluator(home).diagnose(
         MEMOS / "memos_qa.jsonl", corpus=MEMOS / "memos_corpus.jsonl", limit=10, report=path)
     return diagnosis, runs, returned, path.read_text(encoding="utf-8")
 
@@ -139,7 +143,7 @@ def behaviour_rows(n: int) -> list[dict]:
 
 def test_a_finetune_verdict_comes_with_a_training_data_rule_of_thumb(home, tmp_path):
     qa = jsonl(tmp_path / "e2e.jsonl", behaviour_rows(6))
-    diagnosis, _, path = make_index(home, FakeGenerator("Sure! " + HOSTILE)).diagnose(
+    diagnosis, _, path = make_evaluator(home, FakeGenerator("Sure! " + HOSTILE)).diagnose(
         qa, report=tmp_path / "e2e.html")
     document = path.read_text()
     assert diagnosis.verdict == "finetune"
@@ -157,7 +161,7 @@ def test_an_inconclusive_verdict_is_marked_with_the_items_needed(home, tmp_path)
     rows = behaviour_rows(3)  # the fake gets one of three right: far too few items to decide anything
     qa = jsonl(tmp_path / "few.jsonl", rows)
     first = rows[0]["output"]
-    diagnosis, _, path = make_index(home, FakeGenerator(lambda m: first if "Cafe 0" in m[-1]["content"] else "x")
+    diagnosis, _, path = make_evaluator(home, FakeGenerator(lambda m: first if "Cafe 0" in m[-1]["content"] else "x")
                                     ).diagnose(qa, report=tmp_path / "few.html")
     assert diagnosis.inconclusive
     headline = path.read_text().split("</h1>", 1)[0]
@@ -168,7 +172,7 @@ def test_an_inconclusive_verdict_is_marked_with_the_items_needed(home, tmp_path)
 def test_a_report_path_that_is_a_folder_fails_before_any_model_runs(home, tmp_path):
     generator = FakeGenerator()
     with pytest.raises(InputError, match="is a folder"):
-        make_index(home, generator).diagnose(MEMOS / "memos_qa.jsonl", report=tmp_path)
+        make_evaluator(home, generator).diagnose(MEMOS / "memos_qa.jsonl", report=tmp_path)
     assert generator.calls == []
 
 

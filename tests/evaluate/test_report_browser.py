@@ -8,10 +8,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
-from ragtune import Index
-from ragtune.testing import FakeEmbedder, FakeGenerator
 from tests.conftest import REPO
+
+from ragtune import Workspace
+from ragtune.testing import FakeEmbedder, FakeGenerator, FakeGenerators
 
 CHROMIUM = Path("/usr/bin/chromium")
 MEMOS = REPO / "examples" / "eval"
@@ -37,8 +37,8 @@ def browser():
 
 @pytest.fixture
 def report(tmp_path: Path) -> Path:
-    index = Index(tmp_path / "home", embedder=FakeEmbedder(), generator=FakeGenerator())
-    _, _, path = index.diagnose(MEMOS / "memos_qa.jsonl", corpus=MEMOS / "memos_corpus.jsonl", limit=10,
+    index = Workspace(tmp_path / "home", embedder=FakeEmbedder(), generators=FakeGenerators(generator=FakeGenerator()))
+    _, _, path = index.evaluation.diagnose(MEMOS / "memos_qa.jsonl", corpus=MEMOS / "memos_corpus.jsonl", limit=10,
                                 report=tmp_path / "report.html")
     return path
 

@@ -10,8 +10,9 @@ import pytest
 
 from ragtune.errors import InputError
 from ragtune.finetune import checks
-from ragtune.finetune.checks import CheckReport, Finding, ensure_trainable, run_checks, similar_pairs
+from ragtune.finetune.checks import CheckReport, Finding, ensure_trainable, run_checks
 from ragtune.finetune.examples import read_training_examples
+from ragtune.finetune.similarity import similar_pairs
 
 FIRST = ["Ada", "Bruno", "Chiara", "Dmitri", "Esme", "Farid", "Greta", "Hiro", "Ines", "Jonas", "Kemal", "Lena",
          "Mateo", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Sven", "Tamsin", "Umar", "Vera", "Wen", "Ximena",

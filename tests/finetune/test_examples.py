@@ -57,8 +57,8 @@ def test_qa_items_use_the_question_and_the_first_answer(tmp_path):
 @pytest.mark.parametrize("text,message", [
     ("", r"t\.jsonl: training file is empty"),
     ("\n  \n", r"t\.jsonl: training file is empty"),
-    ('{"input": "a", "output": "b"}\n{bad json}\n', r"t\.jsonl:2: invalid JSON"),
-    ('["input", "output"]\n', r"t\.jsonl:1: expected a JSON object, got list"),
+    ('{"input": "a", "output": "b"}\n{bad json}\n', r"t\.jsonl:2: not valid JSON"),
+    ('["input", "output"]\n', r"t\.jsonl:1: expected a JSON object, got array"),
     ('{"output": "b"}\n', r"t\.jsonl:1: missing or empty field 'input'"),
     ('{"input": "  ", "output": "b"}\n', r"t\.jsonl:1: missing or empty field 'input'"),
     ('{"input": ["a"], "output": "b"}\n', r"t\.jsonl:1: missing or empty field 'input'"),

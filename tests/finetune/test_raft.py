@@ -7,13 +7,13 @@ import json
 import re
 
 import pytest
+from tests.conftest import REPO, write
 
 from ragtune.errors import InputError
 from ragtune.finetune.examples import read_training_examples
 from ragtune.finetune.raft import oracle_chunk
 from ragtune.generate.prompts import ABSTAIN_TEXT
 from ragtune.types import Chunk
-from tests.conftest import REPO, write
 
 MEMOS = REPO / "examples" / "eval"
 
@@ -32,7 +32,7 @@ def test_the_oracle_is_the_gold_chunk_holding_the_answer_despite_tokenization():
 
 def test_raft_rows_cite_the_gold_chunk_or_abstain_and_train_as_chat(fake_index, tmp_path):
     out = tmp_path / "raft.jsonl"
-    stats = fake_index.make_raft(MEMOS / "memos_qa.jsonl", MEMOS / "memos_corpus.jsonl", out, distractors=2,
+    stats = fake_index.tuning.make_raft(MEMOS / "memos_qa.jsonl", MEMOS / "memos_corpus.jsonl", out, distractors=2,
                                  oracle_share=0.5, seed=3)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     qa = {json.loads(line)["id"]: json.loads(line) for line in (MEMOS / "memos_qa.jsonl").read_text().splitlines()}
@@ -49,7 +49,7 @@ def test_raft_rows_cite_the_gold_chunk_or_abstain_and_train_as_chat(fake_index, 
         else:
             assert len(sources) == 2 and reply == ABSTAIN_TEXT
     again = tmp_path / "again.jsonl"
-    fake_index.make_raft(MEMOS / "memos_qa.jsonl", MEMOS / "memos_corpus.jsonl", again, distractors=2,
+    fake_index.tuning.make_raft(MEMOS / "memos_qa.jsonl", MEMOS / "memos_corpus.jsonl", again, distractors=2,
                          oracle_share=0.5, seed=3)
     assert again.read_text() == out.read_text()  # seeded: the same data every time
     examples = read_training_examples(out)
@@ -59,5 +59,5 @@ def test_raft_rows_cite_the_gold_chunk_or_abstain_and_train_as_chat(fake_index, 
 def test_gold_ids_missing_from_the_corpus_are_a_clear_error(fake_index, tmp_path):
     qa = write(tmp_path / "qa.jsonl", '{"id": "q", "question": "who?", "answers": ["x"], "gold_doc_ids": ["zz"]}\n')
     with pytest.raises(InputError, match="no RAFT example could be built"):
-        fake_index.make_raft(qa, MEMOS / "memos_corpus.jsonl", tmp_path / "o.jsonl")
+        fake_index.tuning.make_raft(qa, MEMOS / "memos_corpus.jsonl", tmp_path / "o.jsonl")
     assert not (tmp_path / "o.jsonl").exists()

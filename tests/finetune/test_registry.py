@@ -85,30 +85,31 @@ def test_an_adapter_without_an_evaluation_is_not_promoted_by_default(tmp_path):
 def test_the_index_resolves_ids_folders_the_promoted_adapter_and_base(home, tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from ragtune import Index
+    from ragtune import Workspace
     from ragtune.config import GeneratorConfig
     from ragtune.errors import ModelError
     from ragtune.testing import FakeEmbedder
+    from ragtune.types import AdapterRef
 
-    index = Index(home, embedder=FakeEmbedder())
-    assert index.resolve_adapter(None) is None  # nothing promoted: the base model answers
-    record = register(index.adapters, tmp_path)
-    index.adapters.promote(record.id)
-    assert index.resolve_adapter(None) == (record.path, "e2e-v1")
-    assert index.resolve_adapter(None, promoted=False) is None
-    assert index.resolve_adapter("base") is None
-    assert index.resolve_adapter("e2e-v1") == (record.path, "e2e-v1")
+    index = Workspace(home, embedder=FakeEmbedder())
+    assert index.adapters.resolve(None) is None  # nothing promoted: the base model answers
+    record = register(index.registry, tmp_path)
+    index.registry.promote(record.id)
+    assert index.adapters.resolve(None) == AdapterRef(record.path, "e2e-v1")
+    assert index.adapters.resolve(None, promoted=False) is None
+    assert index.adapters.resolve("base") is None
+    assert index.adapters.resolve("e2e-v1") == AdapterRef(record.path, "e2e-v1")
     folder = adapter_folder(tmp_path, "loose")
-    assert index.resolve_adapter(str(folder)) == (folder.resolve(), "loose")
+    assert index.adapters.resolve(str(folder)) == AdapterRef(folder.resolve(), "loose")
     with pytest.raises(InputError, match="no adapter_config.json"):
-        index.resolve_adapter(str(tmp_path / "nothing-here" / "x"))
+        index.adapters.resolve(str(tmp_path / "nothing-here" / "x"))
 
-    other = Index(settings=replace(index.settings, generator=GeneratorConfig(model=str(tmp_path / "other-model"))),
+    other = Workspace(settings=replace(index.settings, generator=GeneratorConfig(model=str(tmp_path / "other-model"))),
                   embedder=FakeEmbedder())
     with pytest.raises(ModelError, match="trained on base model 'default'"):
-        other.resolve_adapter(None)
-    server = Index(settings=replace(index.settings, generator=GeneratorConfig(base_url="http://127.0.0.1:9/v1")),
+        other.adapters.resolve(None)
+    server = Workspace(settings=replace(index.settings, generator=GeneratorConfig(base_url="http://127.0.0.1:9/v1")),
                    embedder=FakeEmbedder())
-    assert server.resolve_adapter(None) is None  # a server backend cannot apply a local adapter
+    assert server.adapters.resolve(None) is None  # a server backend cannot apply a local adapter
     with pytest.raises(ModelError, match="adapters apply to local models"):
-        server.resolve_adapter("e2e-v1")
+        server.adapters.resolve("e2e-v1")

@@ -7,13 +7,20 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.conftest import DATA
 
 from ragtune.config import LoraConfig
 from ragtune.errors import ConfigError
 from ragtune.finetune.examples import TrainingExample
-from ragtune.finetune.train import (IGNORE, TrainingInterrupted, encode, epoch_batches, split_eval, token_counter,
-                                    train_lora)
-from tests.conftest import DATA
+from ragtune.finetune.train import (
+    IGNORE,
+    TrainingInterrupted,
+    encode,
+    epoch_batches,
+    split_eval,
+    token_counter,
+    train_lora,
+)
 
 
 def example(i: int, prompt: str | None = None, completion: str | None = None) -> TrainingExample:

@@ -86,7 +86,7 @@ def test_empty_corpus_is_an_error(tmp_path: Path, content: bytes) -> None:
 
 
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
-    assert "cannot read corpus file" in corpus_error(tmp_path / "nope.jsonl")
+    assert "nope.jsonl: cannot read" in corpus_error(tmp_path / "nope.jsonl")
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Normalization: one canonical text per document, with block spans and heading paths."""
 
-from ragtune.ingest.normalize import content_version, normalize_document
+from ragtune.ingest.normalize import normalize_document
+from ragtune.text import sha256_text
 from ragtune.types import Block, ParsedDocument
 
 
@@ -35,7 +36,7 @@ def test_heading_paths_follow_levels():
 
 def test_empty_blocks_vanish_and_the_version_is_the_hash_of_the_text():
     doc = normalize(Block("paragraph", "   "), Block("paragraph", "x"))
-    assert doc.text == "x" and doc.version == content_version("x")
+    assert doc.text == "x" and doc.version == sha256_text("x")
     assert len(doc.version) == 64
 
 

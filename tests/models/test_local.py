@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from ragtune.errors import ModelError
-from ragtune.models.generator import GenerationParams, truncate_at_stop
+from ragtune.models.generator import truncate_at_stop
 from ragtune.models.local import LocalGenerator
+from ragtune.types import GenerationParams
 
 
 def test_a_missing_model_folder_is_a_clear_error(tmp_path: Path):

@@ -11,16 +11,16 @@ import time
 from dataclasses import replace
 
 import pytest
+from tests.conftest import write
 
-from ragtune import Index, Settings
+from ragtune import Settings, Workspace
 from ragtune.config import GeneratorConfig
 from ragtune.errors import ModelError
-from ragtune.models.generator import GenerationParams
 from ragtune.models.openai_server import OpenAIServerGenerator
 from ragtune.testing import FakeEmbedder
 from ragtune.testing.generator import extractive_reply
 from ragtune.testing.openai_stub import OpenAIStubServer
-from tests.conftest import write
+from ragtune.types import GenerationParams
 
 
 def test_generate_and_stream_speak_the_protocol():
@@ -55,9 +55,9 @@ def test_ask_through_a_server_answers_with_citations_and_audits_the_backend(home
     with OpenAIStubServer(extractive_reply) as server:
         settings = replace(Settings(home=home), generator=GeneratorConfig(model="stub-model",
                                                                           base_url=server.base_url))
-        index = Index(settings=settings, embedder=FakeEmbedder())
-        index.ingest([write(tmp_path / "memo.md", "# Memo\n\nThe Falcon launch is on 3 May. Ask Priya.\n")])
-        answer = index.ask("When is the Falcon launch?")
+        index = Workspace(settings=settings, embedder=FakeEmbedder())
+        index.documents.ingest([write(tmp_path / "memo.md", "# Memo\n\nThe Falcon launch is on 3 May. Ask Priya.\n")])
+        answer = index.answers.ask("When is the Falcon launch?")
         assert not answer.abstained and "3 May" in answer.answer and answer.citations
         model = index.audit.get(answer.audit_id).body["model"]
         assert model["backend"] == "openai" and model["ref"]["base_url"] == server.base_url
@@ -93,9 +93,9 @@ def test_a_real_llama_cpp_server_with_the_bundled_gguf(home, tmp_path):
         out = generator.generate([{"role": "user", "content": "Say hello."}], GenerationParams(max_new_tokens=8))
         assert out.text
         settings = replace(Settings(home=home), generator=GeneratorConfig(model="default", base_url=base_url))
-        index = Index(settings=settings, embedder=FakeEmbedder())
-        index.ingest([write(tmp_path / "memo.md", "# Memo\n\nThe Falcon launch is on 3 May.\n")])
-        answer = index.ask("When is the Falcon launch?")
+        index = Workspace(settings=settings, embedder=FakeEmbedder())
+        index.documents.ingest([write(tmp_path / "memo.md", "# Memo\n\nThe Falcon launch is on 3 May.\n")])
+        answer = index.answers.ask("When is the Falcon launch?")
         assert answer.audit_id and (answer.abstained or answer.citations)
     finally:
         server.terminate()

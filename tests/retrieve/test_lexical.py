@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from ragtune.retrieve.analyzer import analyze
 from ragtune.retrieve.lexical import LexicalIndex, idf
+from ragtune.text import analyze
 
 DOCS = [
     "The cat sat on the mat with another cat.",

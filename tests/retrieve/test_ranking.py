@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from ragtune.errors import InputError
-from ragtune.retrieve.filters import Filters, metadata_pairs
 from ragtune.retrieve.ranking import cosine_scores, top_k
+from ragtune.types import Filters, metadata_pairs
 
 
 def test_top_k_orders_by_score_and_breaks_ties_by_row():

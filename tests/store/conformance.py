@@ -8,10 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ragtune.retrieve.analyzer import analyze
-from ragtune.retrieve.filters import Filters
 from ragtune.store.base import ChunkBatch, DocumentRecord
-from ragtune.types import Chunk
+from ragtune.text import analyze
+from ragtune.types import Chunk, Filters
 
 DIM = 8
 

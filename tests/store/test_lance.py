@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tests.store.conformance import DIM, StoreConformance, document, put
 
 from ragtune.errors import StoreError
 from ragtune.store.lance import LanceStore
-from tests.store.conformance import DIM, StoreConformance, document, put
 
 
 class TestLanceStore(StoreConformance):

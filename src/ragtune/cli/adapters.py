@@ -9,18 +9,15 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ragtune.cli import options
 from ragtune.cli.render import console, print_json
 from ragtune.cli.state import state
 
 app = typer.Typer(help="Trained LoRA adapters: versions, promotion, rollback, staleness.", no_args_is_help=True)
-JSON = typer.Option(False, "--json", help="print a JSON result on stdout")
 
 
 def _registry():
-    from ragtune.finetune.registry import AdapterRegistry
-    from ragtune.config import resolve_home
-
-    return AdapterRegistry(resolve_home(state.home) / "adapters")
+    return state.workspace().registry
 
 
 def _score(record, condition: str) -> str:
@@ -32,7 +29,7 @@ def _score(record, condition: str) -> str:
 
 
 @app.command("list")
-def list_(as_json: bool = JSON) -> None:
+def list_(as_json: bool = options.JSON) -> None:
     """Every adapter version, newest last; the promoted one is marked."""
     registry = _registry()
     promoted = registry.promoted()
@@ -52,7 +49,7 @@ def list_(as_json: bool = JSON) -> None:
 
 
 @app.command("show")
-def show(adapter_id: str = typer.Argument(..., help="adapter id, e.g. e2e-v1"), as_json: bool = JSON) -> None:
+def show(adapter_id: str = typer.Argument(..., help="adapter id, e.g. e2e-v1"), as_json: bool = options.JSON) -> None:
     """All metadata of one adapter: base model, data, hyperparameters, training, corpus snapshot, metrics."""
     registry = _registry()
     record = registry.get(adapter_id)
@@ -68,7 +65,7 @@ def show(adapter_id: str = typer.Argument(..., help="adapter id, e.g. e2e-v1"), 
 @app.command("promote")
 def promote(adapter_id: str = typer.Argument(..., help="adapter id"),
             force: bool = typer.Option(False, "--force", help="promote even if it does not beat base few-shot"),
-            as_json: bool = JSON) -> None:
+            as_json: bool = options.JSON) -> None:
     """Make this adapter the default for ask, diagnose and serving (refused unless it beats base few-shot)."""
     record = _registry().promote(adapter_id, force=force)
     if as_json:
@@ -78,7 +75,7 @@ def promote(adapter_id: str = typer.Argument(..., help="adapter id"),
 
 
 @app.command("rollback")
-def rollback(as_json: bool = JSON) -> None:
+def rollback(as_json: bool = options.JSON) -> None:
     """Go back to the previously promoted adapter (or to the base model when there was none)."""
     record = _registry().rollback()
     if as_json:
@@ -89,9 +86,9 @@ def rollback(as_json: bool = JSON) -> None:
 
 @app.command("status")
 def status(adapter_id: Optional[str] = typer.Argument(None, help="adapter id (default: the promoted one)"),
-           as_json: bool = JSON) -> None:
+           as_json: bool = options.JSON) -> None:
     """Is the adapter stale? Corpus changes and eval drop since training, against documented thresholds."""
-    result = state.index().adapter_status(adapter_id)
+    result = state.workspace().tuning.adapter_status(adapter_id)
     data = result.to_json()
     if as_json:
         print_json(data)
@@ -118,7 +115,7 @@ def status(adapter_id: Optional[str] = typer.Argument(None, help="adapter id (de
 @app.command("export")
 def export(adapter_id: str = typer.Argument(..., help="adapter id"),
            merged: Path = typer.Option(..., "--merged", help="write base + adapter merged into this new folder"),
-           as_json: bool = JSON) -> None:
+           as_json: bool = options.JSON) -> None:
     """Export a merged transformers folder (base weights with the adapter folded in)."""
     from ragtune.finetune.export import export_merged
     from ragtune.finetune.pipeline import base_model_dir

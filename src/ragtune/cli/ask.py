@@ -13,7 +13,7 @@ from ragtune.cli import options
 from ragtune.cli.render import console, err_console, print_json
 from ragtune.cli.state import state
 from ragtune.errors import InputError
-from ragtune.retrieve.filters import Filters
+from ragtune.types import Filters
 
 CHECK_FAILED = 3  # the command ran fine and found a problem (tampering, a replay that differs)
 
@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         k: Optional[int] = typer.Option(None, "-k", "--top-k", help="how many sources to put in the prompt"),
         path_prefix: Optional[str] = typer.Option(None, "--path", help="only sources whose path starts so"),
         where: Optional[List[str]] = typer.Option(None, "--where", help="metadata filter key=value (repeatable)"),
-        as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+        as_json: bool = options.JSON,
     ) -> None:
         """Answer from your documents with verified, character-level citations (or abstain)."""
         if not question.strip():
@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         if k is not None and k < 1:
             raise InputError(f"k={k}: must be at least 1")
         filters = Filters.parse(path_prefix, where)
-        index = state.index()
+        answers = state.workspace().answers
         streamed: list[str] = []
 
         def show(piece: str) -> None:
@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
             streamed.append(piece)
             err_console.print(piece, end="", markup=False, highlight=False, style="dim")
 
-        answer = index.ask(question, k=k, retrieval=not no_retrieval, adapter=adapter, filters=filters,
+        answer = answers.ask(question, k=k, retrieval=not no_retrieval, adapter=adapter, filters=filters,
                            on_token=None if as_json else show, source="cli")
         if streamed:
             err_console.print()
@@ -71,10 +71,10 @@ def register(app: typer.Typer) -> None:
 @audit_app.command("list")
 def audit_list(
     limit: int = typer.Option(20, "--limit", "-n", help="newest N records"),
-    as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    as_json: bool = options.JSON,
 ) -> None:
     """List the newest records."""
-    records = state.index().audit.list(limit)
+    records = state.workspace().audit.list(limit)
     if as_json:
         print_json({"records": [{"id": r.id, "seq": r.seq, "created": r.created, "kind": r.kind,
                                  "question": r.body.get("question"), "answer": r.body.get("answer"),
@@ -89,11 +89,11 @@ def audit_list(
 
 @audit_app.command("show")
 def audit_show(
-    record_id: str = typer.Argument(..., help="record id (or sequence number)"),
-    as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    record_id: str = options.RECORD_ID,
+    as_json: bool = options.JSON,
 ) -> None:
     """Print one record in full."""
-    record = state.index().audit.get(record_id)
+    record = state.workspace().audit.get(record_id)
     if as_json:
         print_json(record.to_json())
     else:
@@ -101,9 +101,9 @@ def audit_show(
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout")) -> None:
+def audit_verify(as_json: bool = options.JSON) -> None:
     """Check the hash chain; names the first bad record. Exit 3 when tampering is found."""
-    result = state.index().audit.verify()
+    result = state.workspace().audit.verify()
     if as_json:
         print_json(result.to_json())
     elif result.ok:
@@ -116,11 +116,11 @@ def audit_verify(as_json: bool = typer.Option(False, "--json", help="print a JSO
 
 @audit_app.command("replay")
 def audit_replay(
-    record_id: str = typer.Argument(..., help="record id (or sequence number)"),
-    as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    record_id: str = options.RECORD_ID,
+    as_json: bool = options.JSON,
 ) -> None:
     """Re-run an answer against the store version it saw, with the same model and parameters."""
-    result = state.index().replay(record_id)
+    result = state.workspace().answers.replay(record_id)
     if as_json:
         print_json(result.to_json())
     else:

@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ragtune.cli.render import console, print_json, progress_bar
 from ragtune.cli import options
+from ragtune.cli.render import console, print_json, progress_bar
 from ragtune.cli.state import state
 
 
@@ -25,12 +25,12 @@ def register(app: typer.Typer) -> None:
         shots: int = options.SHOTS,
         limit: Optional[int] = options.LIMIT,
         report: Optional[Path] = typer.Option(None, "--report", help="write a self-contained HTML report here"),
-        as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+        as_json: bool = options.JSON,
     ) -> None:
         """Run closed-book, few-shot, oracle, oracle+few-shot and retrieval, then give a verdict with evidence."""
-        index = state.index()
+        evaluation = state.workspace().evaluation
         with progress_bar(not as_json) as bar:
-            diagnosis, runs, path = index.diagnose(
+            diagnosis, runs, path = evaluation.diagnose(
                 qa, corpus=corpus, train=train, adapter=adapter, target=target, shots=shots, limit=limit,
                 report=report, on_item=lambda condition, done, total: bar(f"Running {condition}", done, total))
         if as_json:

@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ragtune.cli.render import console, print_json, progress_bar
 from ragtune.cli import options
+from ragtune.cli.render import console, print_json, progress_bar
 from ragtune.cli.state import state
 
 app = typer.Typer(help="Evaluate retrieval and answers on your own eval sets.", no_args_is_help=True)
@@ -19,13 +19,11 @@ app = typer.Typer(help="Evaluate retrieval and answers on your own eval sets.", 
 def retrieval(
     corpus: Path = typer.Option(..., "--corpus", help="corpus .jsonl (or a folder) to index in a temporary home"),
     qa: Path = typer.Option(..., "--qa", help="QA .jsonl with gold_doc_ids"),
-    as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    as_json: bool = options.JSON,
 ) -> None:
     """Recall@1/5/10, MRR, nDCG@10 and p50 latency for bm25, dense and hybrid search."""
-    from ragtune.evaluate.retrieval import evaluate_retrieval
-
     with progress_bar(not as_json) as bar:
-        result = evaluate_retrieval(
+        result = state.workspace().evaluation.retrieval(
             corpus, qa,
             on_ingest_progress=lambda p: bar({"scan": "Reading corpus", "parse": "Chunking corpus",
                                               "embed": "Embedding corpus"}[p.phase], p.done, p.total),
@@ -56,12 +54,12 @@ def answers(
     adapter: Optional[str] = options.ADAPTER,
     shots: int = options.SHOTS,
     limit: Optional[int] = options.LIMIT,
-    as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    as_json: bool = options.JSON,
 ) -> None:
     """Score the model on an eval set under one condition (95% bootstrap CIs; resumable)."""
-    index = state.index()
+    evaluation = state.workspace().evaluation
     with progress_bar(not as_json) as bar:
-        run = index.evaluate(qa, condition=condition, corpus=corpus, train=train, adapter=adapter, shots=shots,
+        run = evaluation.evaluate(qa, condition=condition, corpus=corpus, train=train, adapter=adapter, shots=shots,
                              limit=limit, on_item=lambda done, total: bar(f"Evaluating ({condition})", done, total))
     if as_json:
         print_json(run.to_json())

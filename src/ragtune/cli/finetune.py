@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ragtune.cli import options
 from ragtune.cli.render import console, err_console, print_json, progress_bar
 from ragtune.config import LoraConfig
 from ragtune.errors import InputError
@@ -46,7 +47,7 @@ def finetune(
     force: bool = typer.Option(False, "--force", help="train even when the data checks report errors"),
     no_eval: bool = typer.Option(False, "--no-eval", help="skip the before/after evaluation"),
     eval_limit: int = typer.Option(100, "--eval-limit", help="held-out items in the before/after evaluation"),
-    as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    as_json: bool = options.JSON,
 ) -> None:
     """Fine-tune the model with LoRA: data checks, training (Ctrl-C saves a checkpoint; the same command
     resumes), registration as a new adapter version, and a before/after evaluation against base few-shot."""
@@ -61,7 +62,7 @@ def finetune(
 
     config = replace(LoraConfig(), epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, r=rank,
                      alpha=2 * rank, max_length=max_length, seed=seed)
-    index = state.index()
+    tuning = state.workspace().tuning
     with progress_bar(not as_json) as bar, stop_on_interrupt() as stop_requested:
         last_eval: list[float] = []
 
@@ -71,7 +72,7 @@ def finetune(
             loss = f"loss {p.loss:.3f}" + (f", eval loss {last_eval[-1]:.3f}" if last_eval else "")
             bar("Training", p.step, p.total_steps, loss)
 
-        result = index.finetune(
+        result = tuning.finetune(
             train, eval_path=eval_path, name=name, base=base, config=config, corpus=corpus, force=force,
             evaluate=not no_eval, eval_limit=eval_limit,
             on_checks=None if as_json else _print_warnings, on_progress=progress,
@@ -147,7 +148,7 @@ def check(
     max_length: int = typer.Option(512, "--max-length", help="training sequence length in tokens"),
     task: Optional[str] = typer.Option(None, "--task", help="json | short_answer | text (default: detected)"),
     tokenizer: str = typer.Option("default", "--tokenizer", help=f"how to count tokens: {TOKENIZER_CHOICES}"),
-    as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    as_json: bool = options.JSON,
 ) -> None:
     """Data-sufficiency checks before fine-tuning; exits 2 when there are errors (warnings only inform)."""
     from ragtune.finetune.checks import run_checks
@@ -177,13 +178,13 @@ def make_raft(
     oracle_share: float = typer.Option(0.8, "--oracle-share",
                                        help="share of examples whose prompt holds the gold chunk"),
     seed: int = typer.Option(0, "--seed"),
-    as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+    as_json: bool = options.JSON,
 ) -> None:
     """Build RAFT examples: the gold chunk among retrieved distractors (cited in the answer), or distractors only
     ("Not in the documents.") — training data that teaches a model to use retrieved context."""
     from ragtune.cli.state import state
 
-    stats = state.index().make_raft(qa, corpus, out, distractors=distractors, oracle_share=oracle_share, seed=seed)
+    stats = state.workspace().tuning.make_raft(qa, corpus, out, distractors=distractors, oracle_share=oracle_share, seed=seed)
     if as_json:
         print_json({"out": str(out), **stats.to_json()})
         return

@@ -8,6 +8,7 @@ from typing import Callable, List, Optional
 import typer
 from rich.table import Table
 
+from ragtune.cli import options
 from ragtune.cli.render import console, err_console, print_json, progress_bar
 from ragtune.cli.state import state
 from ragtune.errors import InputError
@@ -52,29 +53,29 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
         paths: List[Path] = typer.Argument(..., help="files, folders (recursive) or corpus .jsonl files"),
-        groups: Optional[str] = typer.Option(None, "--groups", help="comma-separated access groups for these docs"),
-        as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+        groups: Optional[str] = options.GROUPS,
+        as_json: bool = options.JSON,
     ) -> None:
         """Add new documents and re-index changed ones; unchanged ones are skipped by content hash."""
-        index = state.index()
-        _run_with_progress(lambda progress: index.ingest(paths, groups=_groups(groups), on_progress=progress),
+        documents = state.workspace().documents
+        _run_with_progress(lambda progress: documents.ingest(paths, groups=_groups(groups), on_progress=progress),
                            as_json)
 
     @app.command()
     def sync(
         directory: Path = typer.Argument(..., help="the folder the index should mirror"),
-        groups: Optional[str] = typer.Option(None, "--groups", help="comma-separated access groups for these docs"),
-        as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+        groups: Optional[str] = options.GROUPS,
+        as_json: bool = options.JSON,
     ) -> None:
         """Make the index mirror DIRECTORY: add new files, re-index changed ones, remove deleted ones."""
-        index = state.index()
-        _run_with_progress(lambda progress: index.sync(directory, groups=_groups(groups), on_progress=progress),
+        documents = state.workspace().documents
+        _run_with_progress(lambda progress: documents.sync(directory, groups=_groups(groups), on_progress=progress),
                            as_json)
 
     @app.command()
-    def status(as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout")) -> None:
+    def status(as_json: bool = options.JSON) -> None:
         """Show what the index holds."""
-        info = state.index().status()
+        info = state.workspace().documents.status()
         if as_json:
             print_json(info.to_json())
             return

@@ -13,10 +13,10 @@ from typing import Optional
 
 import typer
 
+from ragtune.cli import adapters as adapters_cmd
 from ragtune.cli import ask as ask_cmd
 from ragtune.cli import diagnose as diagnose_cmd
 from ragtune.cli import eval as eval_cmd
-from ragtune.cli import adapters as adapters_cmd
 from ragtune.cli import finetune as finetune_cmd
 from ragtune.cli import ingest as ingest_cmd
 from ragtune.cli import search as search_cmd

@@ -12,3 +12,6 @@ ADAPTER = typer.Option(None, "--adapter",
                             "'base' for none)")
 SHOTS = typer.Option(3, "--shots", help="examples in few-shot conditions")
 LIMIT = typer.Option(None, "--limit", help="only the first N items")
+JSON = typer.Option(False, "--json", help="print a JSON result on stdout")
+GROUPS = typer.Option(None, "--groups", help="comma-separated access groups for these docs")
+RECORD_ID = typer.Argument(..., help="audit record id (or sequence number)")

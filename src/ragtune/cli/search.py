@@ -7,11 +7,11 @@ from typing import List, Optional
 import typer
 from rich.text import Text
 
+from ragtune.cli import options
 from ragtune.cli.render import console, print_json
 from ragtune.cli.state import state
-from ragtune.retrieve.filters import Filters
 from ragtune.retrieve.searcher import hit_to_json, validate_query
-from ragtune.types import Hit
+from ragtune.types import Filters, Hit
 
 SNIPPET_CHARS = 240
 
@@ -24,12 +24,12 @@ def register(app: typer.Typer) -> None:
         k: int = typer.Option(10, "-k", "--top-k", help="how many results"),
         path_prefix: Optional[str] = typer.Option(None, "--path", help="only documents whose source path starts so"),
         where: Optional[List[str]] = typer.Option(None, "--where", help="metadata filter key=value (repeatable)"),
-        as_json: bool = typer.Option(False, "--json", help="print a JSON result on stdout"),
+        as_json: bool = options.JSON,
     ) -> None:
         """Search the index; every hit carries its document id and character span."""
         validate_query(query, mode, k)  # fail on bad input before loading any model
         filters = Filters.parse(path_prefix, where)
-        result = state.index().search(query, mode=mode, k=k, filters=filters)  # type: ignore[arg-type]
+        result = state.workspace().documents.search(query, mode=mode, k=k, filters=filters)  # type: ignore[arg-type]
         if as_json:
             print_json({
                 "query": query, "mode": mode, "k": k, "store_version": result.store_version,

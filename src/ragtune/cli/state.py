@@ -10,9 +10,10 @@ from pathlib import Path
 class CliState:
     home: Path | None = None
 
-    def index(self):
-        from ragtune.index import Index
+    def workspace(self):
+        from ragtune.workspace import Workspace
 
-        return Index(self.home)
+        return Workspace(self.home)
+
 
 state = CliState()

@@ -5,6 +5,7 @@ Seeded, so a report is reproducible; paired resampling for differences between t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -35,3 +36,20 @@ def paired_bootstrap_diff(a: Sequence[float], b: Sequence[float], *, confidence:
     means = diff[rng.integers(0, diff.size, size=(resamples, diff.size))].mean(axis=1)
     alpha = (1 - confidence) / 2
     return float(diff.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean with its 95% bootstrap CI over ``n`` items: the one shape every reported score takes, in
+    ``eval answers`` metrics and ``diagnose`` conditions alike."""
+
+    value: float
+    ci95: tuple[float, float]
+    n: int
+
+    def to_json(self) -> dict:
+        return {"value": round(self.value, 4), "ci95": [round(self.ci95[0], 4), round(self.ci95[1], 4)], "n": self.n}
+
+
+def estimate(values: Sequence[float], *, seed: int = 0) -> Estimate:
+    return Estimate(sum(values) / len(values), bootstrap_ci(values, seed=seed), len(values))

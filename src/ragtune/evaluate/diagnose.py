@@ -32,7 +32,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from ragtune.evaluate.bootstrap import bootstrap_ci, paired_bootstrap_diff
+from ragtune.evaluate.bootstrap import Estimate, estimate, paired_bootstrap_diff
 
 MIN_EFFECT = 0.1
 PASS = 0.5
@@ -46,16 +46,7 @@ class ItemScores:
     item_id: str
     kind: str  # "qa" | "behaviour"
     scores: Mapping[str, float]
-
-
-@dataclass(frozen=True)
-class Estimate:
-    value: float
-    ci95: tuple[float, float]
-    n: int
-
-    def to_json(self) -> dict:
-        return {"score": round(self.value, 4), "ci95": [round(self.ci95[0], 4), round(self.ci95[1], 4)], "n": self.n}
+    errors: tuple[str, ...] = ()  # conditions whose run failed on this item (scored 0)
 
 
 @dataclass(frozen=True)
@@ -72,7 +63,8 @@ class Diagnosis:
     def to_json(self) -> dict:
         return {
             "verdict": self.verdict, "inconclusive": self.inconclusive,
-            "conditions": {k: v.to_json() for k, v in self.conditions.items()},
+            # "score" repeats "value": the key diagnose used before 0.2 (see CHANGELOG), kept for one release
+            "conditions": {k: {**v.to_json(), "score": round(v.value, 4)} for k, v in self.conditions.items()},
             "evidence": self.evidence, "failures": self.failures, "items_needed": self.items_needed,
             "knowledge_gain": None if self.knowledge_gain is None else {
                 "mean": round(self.knowledge_gain[0], 4),
@@ -85,7 +77,7 @@ def _estimate(items: Sequence[ItemScores], condition: str) -> Estimate | None:
     values = [i.scores[condition] for i in items if condition in i.scores]
     if not values:
         return None
-    return Estimate(sum(values) / len(values), bootstrap_ci(values), len(values))
+    return estimate(values)
 
 
 def _needed(n: int, half_width: float, margin: float) -> int:
@@ -99,7 +91,7 @@ def diagnose(items: Sequence[ItemScores], target: float = 0.8, *, adapter_id: st
         raise ValueError("diagnose needs at least one scored item")
     names = ("closed_book", "few_shot", "oracle", "oracle+few_shot", "retrieval", "adapter", "adapter+retrieval")
     conditions = {c: e for c in names if (e := _estimate(items, c)) is not None}
-    evidence: list[str] = []
+    evidence = _error_evidence(items)
     needed: list[int] = []
     inconclusive = False
 
@@ -183,6 +175,19 @@ def diagnose(items: Sequence[ItemScores], target: float = 0.8, *, adapter_id: st
         evidence.append("no condition separates knowledge from behaviour failures at this sample size")
     return Diagnosis(verdict, inconclusive, conditions, evidence, _failures(items), max(needed, default=None),
                      gain, recs + adapter_recs)
+
+
+def _error_evidence(items: Sequence[ItemScores]) -> list[str]:
+    """Say where the model failed to run at all: those items count as failures of that condition."""
+    counts: dict[str, int] = {}
+    for item in items:
+        for condition in item.errors:
+            counts[condition] = counts.get(condition, 0) + 1
+    if not counts:
+        return []
+    where = ", ".join(f"{n} under {c}" for c, n in counts.items())
+    return [f"the model failed to run on some items ({where}); they count as failures (scored 0), see each run's "
+            "items.jsonl for the errors"]
 
 
 def _adapter_evidence(items: Sequence[ItemScores], conditions: dict[str, Estimate], target: float,

@@ -29,15 +29,23 @@ from typing import Callable, Sequence
 from ragtune.config import AnswerConfig
 from ragtune.errors import InputError
 from ragtune.evaluate.answer_metrics import (
-    answer_contained, citation_precision, exact_match, field_accuracy, json_valid, output_exact_match, parse_json,
-    token_f1)
-from ragtune.evaluate.bootstrap import bootstrap_ci
+    answer_contained,
+    citation_precision,
+    exact_match,
+    field_accuracy,
+    json_valid,
+    output_exact_match,
+    parse_json,
+    token_f1,
+)
+from ragtune.evaluate.bootstrap import Estimate, estimate
 from ragtune.evaluate.datasets import BehaviourItem, EvalItem, QAItem
+from ragtune.evaluate.diagnose import ItemScores
 from ragtune.generate.answer import MODEL_ABSTAINS, answer_question
 from ragtune.generate.prompts import CLOSED_BOOK_SYSTEM, first_answer, grounded_messages
-from ragtune.models.generator import Generator, Message
+from ragtune.models.generator import Generator
 from ragtune.retrieve.searcher import Searcher
-from ragtune.types import Chunk
+from ragtune.types import Chunk, Message
 
 CONDITIONS = ("closed_book", "oracle", "retrieval", "few_shot", "oracle+few_shot", "adapter", "adapter+retrieval")
 ADAPTER_CONDITIONS = {"adapter": "closed_book", "adapter+retrieval": "retrieval"}  # → the prompt each one uses
@@ -68,22 +76,12 @@ class ItemResult:
 
 
 @dataclass(frozen=True)
-class MetricSummary:
-    value: float
-    ci95: tuple[float, float]
-    n: int
-
-    def to_json(self) -> dict:
-        return {"value": round(self.value, 4), "ci95": [round(self.ci95[0], 4), round(self.ci95[1], 4)], "n": self.n}
-
-
-@dataclass(frozen=True)
 class EvalRun:
     run_id: str
     condition: str
     run_dir: Path
     items: list[ItemResult]
-    metrics: dict[str, MetricSummary]
+    metrics: dict[str, Estimate]
 
     def to_json(self) -> dict:
         return {"run_id": self.run_id, "condition": self.condition, "run_dir": str(self.run_dir),
@@ -148,7 +146,7 @@ def score(item: EvalItem, prediction: str, abstained: bool, cited: Sequence[str]
     return metrics
 
 
-def summarize(results: Sequence[ItemResult], seed: int = 0) -> dict[str, MetricSummary]:
+def summarize(results: Sequence[ItemResult], seed: int = 0) -> dict[str, Estimate]:
     """Mean and 95% bootstrap CI of each metric over the items where it applies."""
     names = {"abstain_correct": "abstain_rate"}
     values: dict[str, list[float]] = {}
@@ -156,7 +154,7 @@ def summarize(results: Sequence[ItemResult], seed: int = 0) -> dict[str, MetricS
         for name, value in r.metrics.items():
             if value is not None:
                 values.setdefault(names.get(name, name), []).append(value)
-    return {name: MetricSummary(sum(v) / len(v), bootstrap_ci(v, seed=seed), len(v)) for name, v in values.items()}
+    return {name: estimate(v, seed=seed) for name, v in values.items()}
 
 
 # ---- running ---------------------------------------------------------------------------------------------------
@@ -272,20 +270,27 @@ def primary_score(item: EvalItem, metrics: dict[str, float | None]) -> float | N
     return metrics.get("answer_contained")
 
 
-def item_scores(runs: dict[str, EvalRun], items: Sequence[EvalItem]) -> list:
-    """Per-item primary scores across conditions, for :func:`ragtune.evaluate.diagnose.diagnose`."""
-    from ragtune.evaluate.diagnose import ItemScores
-
+def item_scores(runs: dict[str, EvalRun], items: Sequence[EvalItem]) -> list[ItemScores]:
+    """Per-item primary scores across conditions: the one scoring path behind diagnose and the adapter
+    promotion gate. An item whose run errored (the model failed on it) scores 0 — to the user it is a failure
+    of that condition — and is named in ``errors`` so the evidence can say so."""
     by_condition = {c: {r.item_id: r for r in run.items} for c, run in runs.items()}
     scored = []
     for item in items:
-        scores = {}
+        scores: dict[str, float] = {}
+        errors: list[str] = []
         for condition, results in by_condition.items():
             result = results.get(item.item_id)
-            if result is not None and result.error is None:
-                value = primary_score(item, result.metrics)
-                if value is not None:
-                    scores[condition] = value
+            if result is None:
+                continue
+            value = primary_score(item, result.metrics)
+            if value is None:  # unanswerable QA: abstention evidence, not part of the verdict
+                continue
+            if result.error is not None:
+                errors.append(condition)
+                value = 0.0
+            scores[condition] = value
         if scores:
-            scored.append(ItemScores(item.item_id, "behaviour" if isinstance(item, BehaviourItem) else "qa", scores))
+            kind = "behaviour" if isinstance(item, BehaviourItem) else "qa"
+            scored.append(ItemScores(item.item_id, kind, scores, tuple(errors)))
     return scored

@@ -15,7 +15,7 @@ from typing import Mapping
 import matplotlib
 from matplotlib.figure import Figure
 
-from ragtune.evaluate.diagnose import Estimate
+from ragtune.evaluate.bootstrap import Estimate
 
 # Print-friendly and readable in grey-scale: one blue, one warm accent, grey for the target line.
 BAR = "#4c72b0"

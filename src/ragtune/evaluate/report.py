@@ -12,7 +12,6 @@ Everything that came from a model or a data file is passed through ``html.escape
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -22,9 +21,11 @@ from typing import Mapping, Sequence
 from ragtune.errors import InputError
 from ragtune.evaluate import plots
 from ragtune.evaluate.answer_metrics import parse_json
+from ragtune.evaluate.bootstrap import Estimate
 from ragtune.evaluate.datasets import BehaviourItem, EvalItem, QAItem
-from ragtune.evaluate.diagnose import PASS, Diagnosis, Estimate, ItemScores, failure_class
+from ragtune.evaluate.diagnose import PASS, Diagnosis, ItemScores, failure_class
 from ragtune.evaluate.harness import CONDITIONS, EvalRun, item_scores
+from ragtune.files import write_atomic
 
 MAX_EXAMPLES = 8
 MAX_TEXT = 600  # characters of a prompt or prediction shown in the examples table; the runs hold the full text
@@ -355,19 +356,9 @@ def render_report(diagnosis: Diagnosis, runs: Mapping[str, EvalRun], items: Sequ
 
 
 def write_report(path: str | Path, document: str) -> Path:
-    """Write the report atomically: a temporary file in the same folder, then ``os.replace``, so a reader (or a
-    browser refreshing the page) never sees half a file and an interrupted write leaves the old report intact."""
-    path = Path(path)
-    # A plain open() (not tempfile, which creates 0600 files) so the report gets the user's usual permissions.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write the report atomically, so a browser refreshing the page never sees half a file and an interrupted
+    write leaves the old report intact."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(document, encoding="utf-8")
-        os.replace(temporary, path)
+        return write_atomic(path, document)
     except OSError as exc:  # a read-only folder, a full disk, a folder named like the file: the user's to fix
-        temporary.unlink(missing_ok=True)
         raise InputError(f"cannot write the report to {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path

@@ -11,17 +11,18 @@ changed in one place.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Literal, Sequence
+from typing import Callable, Iterable, Literal, Sequence
 
 from ragtune.errors import InputError
 from ragtune.evaluate.answer_metrics import parse_json
+from ragtune.finetune.data_stats import canonical_completion, data_stats, is_json_object
 from ragtune.finetune.examples import TrainingExample
+from ragtune.finetune.similarity import similar_pairs
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -73,7 +74,6 @@ TRUNCATION_ERROR_SHARE = 0.10
 CHARS_PER_TOKEN = 4
 
 EXAMPLES_SHOWN = 5  # example ids listed per finding
-TOP_KEYS_SHOWN = 20  # JSON keys listed in the stats
 
 _WORD = re.compile(r"\w+")
 
@@ -158,7 +158,7 @@ def run_checks(
 
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: order[f.severity])  # stable: checks keep their order within a severity
-    return CheckReport(tuple(findings), _stats(train, unique, eval, task, detected, tokens, count_tokens is None,
+    return CheckReport(tuple(findings), data_stats(train, unique, eval, task, detected, tokens, count_tokens is None,
                                                max_length))
 
 
@@ -175,7 +175,7 @@ def ensure_trainable(report: CheckReport, force: bool) -> None:
 
 def detect_task(train: Sequence[TrainingExample]) -> str:
     """``json`` when most outputs are JSON objects, else ``short_answer`` for short outputs, else ``text``."""
-    json_share = sum(1 for ex in train if _is_json_object(ex.completion)) / len(train)
+    json_share = sum(1 for ex in train if is_json_object(ex.completion)) / len(train)
     if json_share >= JSON_TASK_MIN_SHARE:
         return "json"
     if statistics.median(len(ex.completion.split()) for ex in train) <= SHORT_ANSWER_MAX_MEDIAN_WORDS:
@@ -224,12 +224,10 @@ def check_exact_duplicates(train: Sequence[TrainingExample]) -> list[Finding]:
             first[key] = ex
     if not repeats:
         return []
-    share = len(repeats) / len(train)
-    severity: Severity = "error" if share > DUPLICATE_ERROR_SHARE else "warning"
-    return [Finding("exact_duplicates", severity, f"{len(repeats)} examples ({share:.1%}) repeat an earlier example "
-                    "exactly", "Repeated examples are trained on several times per epoch, over-weighting them and "
-                    "encouraging memorisation; they also inflate the example count.", len(repeats),
-                    tuple(repeats[:EXAMPLES_SHOWN]))]
+    return _by_share("exact_duplicates", len(repeats), len(train), DUPLICATE_ERROR_SHARE,
+                     lambda share: f"{len(repeats)} examples ({share:.1%}) repeat an earlier example exactly",
+                     "Repeated examples are trained on several times per epoch, over-weighting them and encouraging "
+                     "memorisation; they also inflate the example count.", tuple(repeats[:EXAMPLES_SHOWN]))
 
 
 def check_near_duplicates(unique: Sequence[TrainingExample]) -> list[Finding]:
@@ -265,17 +263,16 @@ def check_conflicting_labels(train: Sequence[TrainingExample]) -> list[Finding]:
     for members in groups.values():
         distinct: dict[str, TrainingExample] = {}
         for ex in members:
-            distinct.setdefault(_canonical_completion(ex.completion), ex)
+            distinct.setdefault(canonical_completion(ex.completion), ex)
         if len(distinct) > 1:
             conflicts.append(" vs ".join(ex.example_id for ex in list(distinct.values())[:3]))
     if not conflicts:
         return []
-    share = len(conflicts) / len(groups)
-    severity: Severity = "error" if share > CONFLICT_ERROR_SHARE else "warning"
-    return [Finding("conflicting_labels", severity, f"{len(conflicts)} prompts ({share:.1%} of distinct prompts) "
-                    "have different completions", "When the same input has different targets the model is trained "
-                    "towards an average of them, which lowers accuracy and makes outputs inconsistent.",
-                    len(conflicts), tuple(conflicts[:EXAMPLES_SHOWN]))]
+    return _by_share("conflicting_labels", len(conflicts), len(groups), CONFLICT_ERROR_SHARE,
+                     lambda share: f"{len(conflicts)} prompts ({share:.1%} of distinct prompts) have different "
+                     "completions", "When the same input has different targets the model is trained towards an "
+                     "average of them, which lowers accuracy and makes outputs inconsistent.",
+                     tuple(conflicts[:EXAMPLES_SHOWN]))
 
 
 def check_leakage(train: Sequence[TrainingExample], eval: Sequence[TrainingExample]) -> list[Finding]:  # noqa: A002
@@ -304,15 +301,13 @@ def check_leakage(train: Sequence[TrainingExample], eval: Sequence[TrainingExamp
 
 def check_json_format(train: Sequence[TrainingExample]) -> list[Finding]:
     candidates = [ex for ex in train if ex.completion.strip()]  # empty ones are reported on their own
-    bad = [ex for ex in candidates if not _is_json_object(ex.completion)]
+    bad = [ex for ex in candidates if not is_json_object(ex.completion)]
     if not bad:
         return []
-    share = len(bad) / len(candidates)
-    severity: Severity = "error" if share > BAD_JSON_ERROR_SHARE else "warning"
-    return [Finding("invalid_json", severity, f"{len(bad)} outputs ({share:.1%}) are not valid JSON objects in a "
-                    "JSON task", "Every malformed target teaches the model that malformed output is acceptable, "
-                    "which is exactly the failure fine-tuning a format task is meant to remove.", len(bad),
-                    _ids(bad))]
+    return _by_share("invalid_json", len(bad), len(candidates), BAD_JSON_ERROR_SHARE,
+                     lambda share: f"{len(bad)} outputs ({share:.1%}) are not valid JSON objects in a JSON task",
+                     "Every malformed target teaches the model that malformed output is acceptable, which is "
+                     "exactly the failure fine-tuning a format task is meant to remove.", _ids(bad))
 
 
 def check_json_keys(train: Sequence[TrainingExample]) -> list[Finding]:
@@ -354,71 +349,23 @@ def check_truncation(train: Sequence[TrainingExample], tokens: Sequence[int], ma
     long = [ex for ex, n in zip(train, tokens) if n > max_length]
     if not long:
         return []
-    share = len(long) / len(train)
-    severity: Severity = "error" if share > TRUNCATION_ERROR_SHARE else "warning"
     how = f" (estimated at ~{CHARS_PER_TOKEN} characters per token; use a tokenizer for exact counts)" if estimated \
         else ""
-    return [Finding("truncation", severity, f"{len(long)} examples ({share:.1%}) are longer than max_length="
-                    f"{max_length} tokens{how}", "Training cuts long examples at max_length, so the loss on a cut "
-                    "completion teaches the model to stop mid-output (or it never sees the completion at all).",
-                    len(long), _ids(long))]
-
-
-# --- similarity join -----------------------------------------------------------------------------------------------
-
-def similar_pairs(sets: Sequence[frozenset[str]], threshold: float,
-                  queries: Sequence[frozenset[str]] | None = None) -> Iterator[tuple[int, int]]:
-    """Pairs with Jaccard similarity ≥ ``threshold``: ``(i, j)`` with ``i < j`` within ``sets``, or
-    ``(query index, set index)`` between ``queries`` and ``sets``. Empty sets never match.
-
-    Prefix filtering (Chaudhuri, Ganti & Kaushik 2006; Bayardo, Ma & Srikant 2007, "All-Pairs"): order every set's
-    tokens from rarest to most common; two sets with Jaccard ≥ t share at least one token among the first
-    ``|x| - ceil(t·|x|) + 1`` tokens of each. Only pairs sharing a prefix token are compared, which is near-linear on
-    real text instead of comparing all n² pairs. Within one collection the sets are visited smallest first, so the
-    already indexed set is never the larger one and a shorter index prefix suffices (``|y| - ceil(2t/(1+t)·|y|) + 1``,
-    All-Pairs' indexing bound). Identical sets are grouped first so repeated texts cost nothing.
-    """
-    frequency = Counter(token for s in [*sets, *(queries or ())] for token in s)
-
-    def prefix(s: frozenset[str], share: float) -> list[str]:
-        ordered = sorted(s, key=lambda token: (frequency[token], token))
-        return ordered[: len(s) - math.ceil(share * len(s) - 1e-9) + 1]
-
-    overlap_share = threshold / (1 + threshold)
-
-    def similar(a: frozenset[str], b: frozenset[str]) -> bool:
-        # J = |a∩b| / (|a| + |b| - |a∩b|) ≥ t  ⇔  |a∩b| ≥ t/(1+t)·(|a| + |b|); no union set is built
-        return len(a & b) >= overlap_share * (len(a) + len(b)) - 1e-9
-
-    groups: dict[frozenset[str], list[int]] = defaultdict(list)
-    for i, s in enumerate(sets):
-        if s:
-            groups[s].append(i)
-    index: dict[str, list[frozenset[str]]] = defaultdict(list)
-    if queries is None:
-        for members in groups.values():  # identical sets: similarity 1
-            yield from ((a, b) for n, a in enumerate(members) for b in members[n + 1:])
-        index_share = 2 * threshold / (1 + threshold)
-        for s in sorted(groups, key=len):
-            candidates = {other for token in prefix(s, threshold) for other in index.get(token, ())}
-            for other in candidates:
-                if similar(s, other):
-                    yield from ((min(a, b), max(a, b)) for a in groups[other] for b in groups[s])
-            for token in prefix(s, index_share):
-                index[token].append(s)
-        return
-    for s in groups:
-        for token in prefix(s, threshold):
-            index[token].append(s)
-    for q, s in enumerate(queries):
-        if not s:
-            continue
-        candidates = {other for token in prefix(s, threshold) for other in index.get(token, ())}
-        for j in sorted(j for other in candidates if similar(s, other) for j in groups[other]):
-            yield q, j
+    return _by_share("truncation", len(long), len(train), TRUNCATION_ERROR_SHARE,
+                     lambda share: f"{len(long)} examples ({share:.1%}) are longer than max_length={max_length} "
+                     f"tokens{how}", "Training cuts long examples at max_length, so the loss on a cut completion "
+                     "teaches the model to stop mid-output (or it never sees the completion at all).", _ids(long))
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
+
+def _by_share(code: str, count: int, total: int, error_share: float, message: Callable[[float], str], why: str,
+              shown: tuple[str, ...]) -> list[Finding]:
+    """One finding for ``count`` bad items out of ``total``: an error above ``error_share``, else a warning."""
+    share = count / total
+    severity: Severity = "error" if share > error_share else "warning"
+    return [Finding(code, severity, message(share), why, count, shown)]
+
 
 def _prompt_text(ex: TrainingExample) -> str:
     return "\n".join(m["content"] for m in ex.prompt)
@@ -443,17 +390,6 @@ def _unique(train: Sequence[TrainingExample]) -> list[TrainingExample]:
     return unique
 
 
-def _is_json_object(text: str) -> bool:
-    return isinstance(parse_json(text), dict)
-
-
-def _canonical_completion(text: str) -> str:
-    value = parse_json(text)
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return " ".join(text.split())
-
-
 def _ids(examples: Iterable[TrainingExample]) -> tuple[str, ...]:
     shown = []
     for ex in examples:
@@ -461,35 +397,3 @@ def _ids(examples: Iterable[TrainingExample]) -> tuple[str, ...]:
         if len(shown) == EXAMPLES_SHOWN:
             break
     return tuple(shown)
-
-
-def _distribution(values: Sequence[int]) -> dict[str, float]:
-    ordered = sorted(values)
-    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]  # nearest rank
-    return {"min": ordered[0], "median": statistics.median(ordered), "p95": p95, "max": ordered[-1]}
-
-
-def _stats(train: Sequence[TrainingExample], unique: Sequence[TrainingExample],
-           eval: Sequence[TrainingExample] | None, task: str, detected: str, tokens: Sequence[int],  # noqa: A002
-           estimated: bool, max_length: int) -> dict:
-    stats: dict = {
-        "examples": len(train),
-        "unique_examples": len(unique),
-        "distinct_completions": len({_canonical_completion(ex.completion) for ex in train}),
-        "task": task,
-        "task_detected": detected,
-        "json_object_share": round(sum(1 for ex in train if _is_json_object(ex.completion)) / len(train), 4),
-        "prompt_chars": _distribution([sum(len(m["content"]) for m in ex.prompt) for ex in train]),
-        "completion_chars": _distribution([len(ex.completion) for ex in train]),
-        "tokens": _distribution(tokens),
-        "tokens_estimated": estimated,
-        "max_length": max_length,
-    }
-    if eval is not None:
-        stats["eval_examples"] = len(eval)
-    if task == "json":
-        objects = [obj for ex in train if isinstance(obj := parse_json(ex.completion), dict)]
-        keys = Counter(k for obj in objects for k in obj)
-        stats["json_keys"] = [{"key": k, "count": n, "share": round(n / max(1, len(objects)), 4)}
-                              for k, n in keys.most_common(TOP_KEYS_SHOWN)]
-    return stats

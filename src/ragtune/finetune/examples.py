@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ragtune.errors import InputError
 from ragtune.jsonl import json_objects
-from ragtune.models.generator import Message
+from ragtune.types import Message
 
 ROLES = ("system", "user", "assistant")
 

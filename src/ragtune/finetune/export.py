@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 from ragtune.errors import InputError
+from ragtune.files import replace_dir
 from ragtune.finetune.registry import AdapterRecord
 
 
@@ -23,13 +23,11 @@ def export_merged(record: AdapterRecord, model_dir: Path, out_dir: Path) -> Path
 
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
     merged = PeftModel.from_pretrained(model, str(record.path)).merge_and_unload()
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    merged.save_pretrained(str(tmp))
-    AutoTokenizer.from_pretrained(str(model_dir)).save_pretrained(str(tmp))
-    (tmp / "ragtune-adapter.json").write_text(json.dumps(
-        {"adapter": record.id, "base_model": record.base_model, "created": record.created}, indent=2))
-    if out_dir.exists():
-        out_dir.rmdir()
-    os.replace(tmp, out_dir)
-    return out_dir
+
+    def write(folder: Path) -> None:
+        merged.save_pretrained(str(folder))
+        AutoTokenizer.from_pretrained(str(model_dir)).save_pretrained(str(folder))
+        (folder / "ragtune-adapter.json").write_text(json.dumps(
+            {"adapter": record.id, "base_model": record.base_model, "created": record.created}, indent=2))
+
+    return replace_dir(out_dir, write)

@@ -11,7 +11,6 @@ to say so when no source holds the answer. Unanswerable items always get the abs
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Callable, Sequence
 
 from ragtune.evaluate.answer_metrics import normalize_answer
 from ragtune.evaluate.datasets import QAItem
+from ragtune.files import write_atomic
 from ragtune.generate.prompts import ABSTAIN_TEXT, grounded_messages
 from ragtune.retrieve.searcher import Searcher
 from ragtune.types import Chunk
@@ -123,8 +123,4 @@ def chunks_by_doc(store) -> dict[str, list[Chunk]]:
 
 
 def write_jsonl(rows: Sequence[dict], path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))

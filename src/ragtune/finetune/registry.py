@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import re
 import shutil
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ragtune.errors import InputError
+from ragtune.files import replace_dir, write_atomic
 
 META = "adapter.json"
 SNAPSHOT = "corpus.json"
@@ -60,9 +60,7 @@ def _record(path: Path) -> AdapterRecord:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 class AdapterRegistry:
@@ -90,7 +88,7 @@ class AdapterRegistry:
     def list(self) -> list[AdapterRecord]:
         if not self.root.exists():
             return []
-        records = [_record(p) for p in self.root.iterdir() if (p / META).is_file()]
+        records = [_record(p) for p in self.root.iterdir() if not p.name.startswith(".") and (p / META).is_file()]
         return sorted(records, key=lambda r: (r.created, r.name, r.version))
 
     def get(self, adapter_id: str) -> AdapterRecord:
@@ -122,18 +120,20 @@ class AdapterRegistry:
             versions = [r.version for r in self.list() if r.name == name]
             version = max(versions, default=0) + 1
             adapter_id = f"{name}-v{version}"
-            tmp = self.root / f".{adapter_id}.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(adapter_dir, tmp)
             corpus = None
             if corpus_snapshot is not None:
-                _write_json(tmp / SNAPSHOT, corpus_snapshot)
                 corpus = {"store_version": corpus_snapshot.get("store_version"),
                           "documents": len(corpus_snapshot.get("documents", {}))}
             record = AdapterRecord(adapter_id, name, version, datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                    self.root / adapter_id, base_model, data, hyperparameters, training, corpus)
-            _write_json(tmp / META, record.to_json())
-            os.replace(tmp, self.root / adapter_id)  # all or nothing: a crash leaves only a .tmp folder
+
+            def write(folder: Path) -> None:
+                shutil.copytree(adapter_dir, folder)
+                if corpus_snapshot is not None:
+                    _write_json(folder / SNAPSHOT, corpus_snapshot)
+                _write_json(folder / META, record.to_json())
+
+            replace_dir(record.path, write)  # all or nothing: a crash leaves only a hidden staging folder
         return record
 
     def record_metrics(self, adapter_id: str, key: str, metrics: dict) -> AdapterRecord:

@@ -191,7 +191,6 @@ def train_lora(
     from peft import LoraConfig as PeftLoraConfig
     from peft import get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
     from transformers import AutoModelForCausalLM, AutoTokenizer, get_linear_schedule_with_warmup
-
     from transformers.utils import logging as hf_logging
 
     from ragtune.models.embedder import pick_device

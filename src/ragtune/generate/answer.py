@@ -14,10 +14,9 @@ from typing import Callable, Sequence
 from ragtune.config import AnswerConfig
 from ragtune.generate.citations import Citation, CitationCheck, strip_markers, verify_citations
 from ragtune.generate.prompts import ABSTAIN_TEXT, closed_book_messages, first_answer, grounded_messages
-from ragtune.models.generator import Generation, GenerationParams, Generator, Message, ModelIdentity
-from ragtune.retrieve.filters import Filters
+from ragtune.models.generator import Generator
 from ragtune.retrieve.searcher import Searcher
-from ragtune.types import Hit
+from ragtune.types import Filters, Generation, GenerationParams, Hit, Message, ModelIdentity
 
 MODEL_ABSTAINS = re.compile(r"\b(not in the (documents|sources)|(cannot|can't|unable to) (find|answer)|"
                              r"(sources|documents) do not (contain|mention|say))\b", re.I)

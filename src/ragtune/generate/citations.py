@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from ragtune.ingest.chunker import sentence_spans
-from ragtune.retrieve.analyzer import analyze
+from ragtune.text import analyze, sentence_spans
 from ragtune.types import Chunk
 
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")

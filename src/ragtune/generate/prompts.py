@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from ragtune.models.generator import Message
-from ragtune.types import Chunk
+from ragtune.types import Chunk, Message
 
 ABSTAIN_TEXT = "Not in the documents."
 

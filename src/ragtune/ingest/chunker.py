@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from ragtune.config import ChunkingConfig
+from ragtune.text import sentence_spans
 from ragtune.types import Chunk, Document
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 """Counts tokens for a batch of texts (the embedder's tokenizer in production)."""
 
-# A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace and a capital,
-# digit, quote or bracket. Abbreviations may split early; that only makes a segment smaller, never wrong.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[A-Z0-9])")
 _WORD = re.compile(r"\S+")
 
 
@@ -32,17 +30,6 @@ class _Segment:
     tokens: int
     is_heading: bool
     heading_path: tuple[str, ...]
-
-
-def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    piece = text[start:end]
-    spans: list[tuple[int, int]] = []
-    cursor = 0
-    for match in _SENTENCE_END.finditer(piece):
-        spans.append((start + cursor, start + match.start()))
-        cursor = match.end()
-    spans.append((start + cursor, end))
-    return [(s, e) for s, e in spans if e > s]
 
 
 def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.errors import InputError
+from ragtune.jsonl import json_objects, json_type
 
 _RESERVED_KEYS = frozenset({"id", "title", "text"})
 _EXPECTED = 'each line must be a JSON object like {"id": "doc-1", "title": "...", "text": "..."}'
@@ -50,26 +51,7 @@ def _metadata_value(value: Any) -> str:
     return canonical_json(value)
 
 
-def _type_name(value: Any) -> str:
-    """The JSON name of a value's type, as the user wrote it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "string"
-
-
-def _record(path: Path, line: int, obj: Any) -> CorpusRecord:
-    where = f"{path}:{line}"
-    if not isinstance(obj, dict):
-        raise InputError(f"{where}: expected a JSON object, got {_type_name(obj)}; {_EXPECTED}")
-
+def _record(where: str, line: int, obj: dict) -> CorpusRecord:
     if "id" not in obj:
         raise InputError(f"{where}: missing 'id'; give every document a unique string id")
     raw_id = obj["id"]
@@ -78,7 +60,7 @@ def _record(path: Path, line: int, obj: Any) -> CorpusRecord:
     elif isinstance(raw_id, str):
         doc_id = raw_id
     else:
-        raise InputError(f"{where}: 'id' must be a string, got {_type_name(raw_id)} {canonical_json(raw_id)}")
+        raise InputError(f"{where}: 'id' must be a string, got {json_type(raw_id)} {canonical_json(raw_id)}")
     if not doc_id.strip():
         raise InputError(f"{where}: 'id' is empty; give every document a unique non-empty id")
 
@@ -86,14 +68,14 @@ def _record(path: Path, line: int, obj: Any) -> CorpusRecord:
         raise InputError(f"{where}: missing 'text' for id {doc_id!r}; each document needs its text")
     text = obj["text"]
     if not isinstance(text, str):
-        raise InputError(f"{where}: 'text' must be a string, got {_type_name(text)} (id {doc_id!r})")
+        raise InputError(f"{where}: 'text' must be a string, got {json_type(text)} (id {doc_id!r})")
     if not text.strip():
         raise InputError(f"{where}: 'text' is empty for id {doc_id!r}; remove the line or add its text")
 
     title = obj.get("title", "")
     if not isinstance(title, str):
         raise InputError(
-            f"{where}: 'title' must be a string, got {_type_name(title)} (id {doc_id!r}); "
+            f"{where}: 'title' must be a string, got {json_type(title)} (id {doc_id!r}); "
             "use a string or leave it out"
         )
 
@@ -126,34 +108,13 @@ def read_corpus(path: Path) -> list[CorpusRecord]:
     path = Path(path)
     records: list[CorpusRecord] = []
     first_seen: dict[str, int] = {}
-    try:
-        with path.open("rb") as handle:
-            for line_number, raw_line in enumerate(handle, start=1):
-                where = f"{path}:{line_number}"
-                try:
-                    # A BOM is tolerated on the first line only, where editors put it.
-                    line = raw_line.decode("utf-8-sig" if line_number == 1 else "utf-8")
-                except UnicodeDecodeError as exc:
-                    raise InputError(
-                        f"{where}: not valid UTF-8 (byte {exc.start + 1} of the line); "
-                        "save the corpus as UTF-8"
-                    ) from None
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line.rstrip("\r\n"))  # so error columns stay on this line
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-                record = _record(path, line_number, obj)
-                first_line = first_seen.get(record.doc_id)
-                if first_line is not None:
-                    raise InputError(
-                        f"{where}: duplicate id {record.doc_id!r} (first seen on line {first_line})"
-                    )
-                first_seen[record.doc_id] = line_number
-                records.append(record)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read corpus file ({exc.strerror or exc})") from None
+    for where, line_number, obj in json_objects(path, expected=_EXPECTED):
+        record = _record(where, line_number, obj)
+        first_line = first_seen.get(record.doc_id)
+        if first_line is not None:
+            raise InputError(f"{where}: duplicate id {record.doc_id!r} (first seen on line {first_line})")
+        first_seen[record.doc_id] = line_number
+        records.append(record)
     if not records:
         raise InputError(f"{path}: corpus file is empty; {_EXPECTED}")
     return records

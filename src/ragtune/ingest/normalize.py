@@ -7,11 +7,11 @@ code and table lines kept, blocks joined by one blank line.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from typing import Mapping
 
+from ragtune.text import sha256_text
 from ragtune.types import Block, Document, ParsedDocument, Section
 
 BLOCK_SEPARATOR = "\n\n"
@@ -32,11 +32,6 @@ def normalize_block_text(block: Block) -> str:
         rows = (_LINE_SPACES.sub(" ", row).strip() for row in text.split("\n"))
         return "\n".join(row for row in rows if row)
     return _SPACES.sub(" ", text).strip()
-
-
-def content_version(text: str) -> str:
-    """The document version: sha256 of the normalized text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def normalize_document(
@@ -68,7 +63,7 @@ def normalize_document(
     title = _SPACES.sub(" ", unicodedata.normalize("NFKC", parsed.title)).strip() or fallback_title
     return Document(
         doc_id=doc_id,
-        version=content_version(full_text),
+        version=sha256_text(full_text),
         text=full_text,
         title=title,
         source_path=source_path,

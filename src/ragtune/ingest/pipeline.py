@@ -24,9 +24,8 @@ from ragtune.ingest.normalize import normalize_document
 from ragtune.ingest.planner import plan_sync
 from ragtune.ingest.sources import ExpandedSources, SourceFailure, SourceRef
 from ragtune.models.embedder import Embedder
-from ragtune.retrieve.analyzer import analyze
 from ragtune.store.base import ChunkBatch, DocumentRecord, Store
-from ragtune.store.lance import text_sha
+from ragtune.text import analyze, sha256_text
 from ragtune.types import Chunk, Document
 
 # Bump when parsing, normalization or chunking changes output, so every document is re-indexed once.
@@ -188,7 +187,7 @@ def _flush(
     if not pending.documents:
         return
     reusable = store.reusable_vectors([d.doc_id for d in pending.documents if d.doc_id in existing])
-    shas = [text_sha(c.text) for c in pending.chunks]
+    shas = [sha256_text(c.text) for c in pending.chunks]
     missing = [i for i, sha in enumerate(shas) if sha not in reusable]
     fresh = _embed_with_progress(embedder, [pending.chunks[i].text for i in missing], settings.embed_batch_size,
                                  report.embedded, notify)

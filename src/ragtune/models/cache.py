@@ -9,14 +9,12 @@ it into place, so an interrupted conversion never leaves a half-written model be
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from ragtune.errors import ModelError
+from ragtune.files import file_sha256, replace_dir
 from ragtune.models.packages import package_dir
 
 DEFAULT_GENERATOR = "default"
@@ -28,14 +26,6 @@ _MARKER = "ragtune-source.json"
 
 def cache_root() -> Path:
     return Path(os.environ.get("RAGTUNE_CACHE") or Path.home() / ".cache" / "ragtune").expanduser()
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def default_gguf_path() -> Path:
@@ -68,8 +58,8 @@ def _convert(gguf: Path, target: Path) -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    staging = Path(tempfile.mkdtemp(prefix=f".{gguf.stem}-", dir=target.parent))
-    try:
+
+    def write(staging: Path) -> None:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         # The weights are dequantized to float32 on load; the GGUF quantization settings no longer apply and
@@ -80,9 +70,8 @@ def _convert(gguf: Path, target: Path) -> None:
         model.save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
         (staging / _MARKER).write_text(json.dumps({"gguf": gguf.name, "sha256": file_sha256(gguf)}, indent=2))
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+
+    try:
+        replace_dir(target, write)
     except Exception as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         raise ModelError(f"could not convert {gguf} into a transformers model: {exc}") from exc

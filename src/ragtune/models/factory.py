@@ -1,32 +1,43 @@
-"""Build the configured generator (cached per process: loading a model costs seconds)."""
+"""Build generators from settings. Components take a :data:`GeneratorFactory` instead of a model, so tests pass
+a factory of fakes and every code path — replay's "rebuild the recorded model" included — runs under test."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Callable
 
 from ragtune.config import GeneratorConfig
 from ragtune.models.generator import Generator
+from ragtune.types import AdapterRef
+
+GeneratorFactory = Callable[[GeneratorConfig, "AdapterRef | None"], Generator]
+"""(which model, which adapter or None) → a ready generator."""
 
 _CACHE: dict[tuple, Generator] = {}
 
 
-def load_generator(
-    config: GeneratorConfig, *, adapter: Path | None = None, adapter_id: str | None = None, device: str | None = None
-) -> Generator:
-    key = (config.model, config.base_url, str(adapter) if adapter else None, adapter_id, device)
-    if key not in _CACHE:
-        if config.base_url:
-            from ragtune.models.openai_server import OpenAIServerGenerator
+def model_generators(device: str | None = None) -> GeneratorFactory:
+    """The real factory: a local transformers model (with the adapter merged in) or an OpenAI-compatible server,
+    cached per process because loading a model costs seconds."""
 
-            _CACHE[key] = OpenAIServerGenerator(config.base_url, config.model, config.api_key)
-        else:
-            from ragtune.models.local import LocalGenerator
+    def build(config: GeneratorConfig, adapter: AdapterRef | None) -> Generator:
+        key = (config.model, config.base_url, str(adapter.path) if adapter else None,
+               adapter.adapter_id if adapter else None, device)
+        if key not in _CACHE:
+            if config.base_url:
+                from ragtune.models.openai_server import OpenAIServerGenerator
 
-            _CACHE[key] = LocalGenerator(config.model, adapter=adapter, adapter_id=adapter_id, device=device)
-    return _CACHE[key]
+                _CACHE[key] = OpenAIServerGenerator(config.base_url, config.model, config.api_key)
+            else:
+                from ragtune.models.local import LocalGenerator
+
+                _CACHE[key] = LocalGenerator(config.model, adapter=adapter.path if adapter else None,
+                                             adapter_id=adapter.adapter_id if adapter else None, device=device)
+        return _CACHE[key]
+
+    return build
 
 
-def model_ref(config: GeneratorConfig, adapter: tuple[Path, str] | None) -> dict:
-    """What replay needs to rebuild the same generator (never the API key); ``adapter`` is (folder, id)."""
-    return {"model": config.model, "base_url": config.base_url, "adapter": str(adapter[0]) if adapter else None,
-            "adapter_id": adapter[1] if adapter else None}
+def model_ref(config: GeneratorConfig, adapter: AdapterRef | None) -> dict:
+    """What replay needs to rebuild the same generator (never the API key)."""
+    return {"model": config.model, "base_url": config.base_url, "adapter": str(adapter.path) if adapter else None,
+            "adapter_id": adapter.adapter_id if adapter else None}

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from ragtune.errors import ModelError
-from ragtune.models.cache import DEFAULT_GENERATOR, DEFAULT_MODEL_ID, converted_model_dir, file_sha256
+from ragtune.files import file_sha256
+from ragtune.models.cache import DEFAULT_GENERATOR, DEFAULT_MODEL_ID, converted_model_dir
 from ragtune.models.embedder import pick_device
-from ragtune.models.generator import Generation, GenerationParams, Message, ModelIdentity, truncate_at_stop
+from ragtune.models.generator import truncate_at_stop
+from ragtune.types import Generation, GenerationParams, Message, ModelIdentity
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
 

@@ -6,7 +6,8 @@ import time
 from typing import Iterator, Sequence
 
 from ragtune.errors import ModelError
-from ragtune.models.generator import Generation, GenerationParams, Message, ModelIdentity, truncate_at_stop
+from ragtune.models.generator import truncate_at_stop
+from ragtune.types import Generation, GenerationParams, Message, ModelIdentity
 
 
 class OpenAIServerGenerator:

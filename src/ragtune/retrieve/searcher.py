@@ -21,13 +21,12 @@ import pyarrow as pa
 from ragtune.config import RetrievalConfig
 from ragtune.errors import InputError
 from ragtune.models.embedder import Embedder
-from ragtune.retrieve.analyzer import analyze
-from ragtune.retrieve.filters import Filters
 from ragtune.retrieve.fusion import reciprocal_rank_fusion
 from ragtune.retrieve.lexical import LexicalIndex
 from ragtune.retrieve.ranking import cosine_scores, top_k
 from ragtune.store.base import RESULT_COLUMNS, Store, chunk_from_row
-from ragtune.types import SEARCH_MODES, Chunk, Hit, SearchMode
+from ragtune.text import analyze
+from ragtune.types import SEARCH_MODES, Chunk, Filters, Hit, SearchMode
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,7 @@ from typing import Mapping, Protocol, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ragtune.retrieve.filters import Filters
-from ragtune.types import Chunk
+from ragtune.types import Chunk, Filters
 
 
 @dataclass(frozen=True)

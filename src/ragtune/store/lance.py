@@ -10,7 +10,6 @@ travel), which the audit log relies on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -20,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 
 from ragtune.errors import StoreError
-from ragtune.retrieve.analyzer import STOP_WORDS
-from ragtune.retrieve.filters import Filters, metadata_pairs
 from ragtune.store.base import CHUNK_COLUMNS, RESULT_COLUMNS, ChunkBatch, DocumentRecord, ScoredId
+from ragtune.text import STOP_WORDS, sha256_text
+from ragtune.types import Filters, metadata_pairs
 
 SCHEMA_VERSION = 1
 CHUNKS = "chunks"
@@ -39,10 +38,6 @@ def _sql_str(value: str) -> str:
 
 def _in_list(column: str, values: Sequence[str]) -> str:
     return f"{column} IN ({', '.join(_sql_str(v) for v in values)})"
-
-
-def text_sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def chunk_schema(dim: int) -> pa.Schema:
@@ -241,7 +236,7 @@ class LanceStore:
             "meta_kv": [metadata_pairs(c.metadata) for c in chunks],
             "groups": [list(batch.groups.get(c.doc_id, ())) for c in chunks],
             "terms": [list(t) for t in batch.terms],
-            "text_sha": [text_sha(c.text) for c in chunks],
+            "text_sha": [sha256_text(c.text) for c in chunks],
         }
         schema = chunk_schema(self.dim)
         arrays = [pa.array(columns[name], type=schema.field(name).type) for name in schema.names[:-1]]

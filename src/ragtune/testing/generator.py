@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterator, Sequence
 
-from ragtune.models.generator import Generation, GenerationParams, Message, ModelIdentity
+from ragtune.config import GeneratorConfig
+from ragtune.types import AdapterRef, Generation, GenerationParams, Message, ModelIdentity
 
 _SOURCE = re.compile(r"^\[(\d+)\] ", re.M)
 _WORD = re.compile(r"\w+")
@@ -44,9 +45,11 @@ def extractive_reply(messages: Sequence[Message]) -> str:
 
 
 class FakeGenerator:
-    def __init__(self, reply: str | Callable[[Sequence[Message]], str] | None = None, model_id: str = "fake") -> None:
+    def __init__(self, reply: str | Callable[[Sequence[Message]], str] | None = None, model_id: str = "fake",
+                 adapter_id: str | None = None) -> None:
         self._reply = reply
-        self.identity = ModelIdentity(backend="fake", model_id=model_id, model_hash="0" * 64)
+        self.identity = ModelIdentity(backend="fake", model_id=model_id, model_hash="0" * 64, adapter_id=adapter_id,
+                                      adapter_hash=adapter_id and "a" * 64)
         self.calls: list[list[Message]] = []
 
     def _text(self, messages: Sequence[Message]) -> str:
@@ -62,3 +65,29 @@ class FakeGenerator:
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
         for word in re.findall(r"\S+\s*", self._text(messages)):
             yield word
+
+
+class FakeGenerators:
+    """A generator factory (``ragtune.models.factory.GeneratorFactory``) of fakes, for ``Workspace(generators=…)``.
+
+    Every request is recorded in ``requests`` as (config, adapter). With ``generator`` given, that one fake answers
+    every request (so a test can read its ``calls``); otherwise each (model, adapter) gets its own
+    :class:`FakeGenerator` whose identity names them — so an answer recorded under one model and replayed under
+    another is told apart, as with real weights."""
+
+    def __init__(self, reply: str | Callable[[Sequence[Message]], str] | None = None, *,
+                 generator: FakeGenerator | None = None) -> None:
+        self._reply = reply
+        self._shared = generator
+        self._built: dict[tuple, FakeGenerator] = {}
+        self.requests: list[tuple[GeneratorConfig, AdapterRef | None]] = []
+
+    def __call__(self, config: GeneratorConfig, adapter: AdapterRef | None) -> FakeGenerator:
+        self.requests.append((config, adapter))
+        if self._shared is not None:
+            return self._shared
+        key = (config.model, config.base_url, adapter.adapter_id if adapter else None)
+        if key not in self._built:
+            self._built[key] = FakeGenerator(self._reply, model_id=config.model,
+                                             adapter_id=adapter.adapter_id if adapter else None)
+        return self._built[key]

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.conftest import write
 
-from ragtune import Filters, Index
+from ragtune import Filters, Workspace
 from ragtune.errors import InputError
 from ragtune.store.lance import LanceStore
 from ragtune.testing import FakeEmbedder
-from tests.conftest import write
 
 
 def make_docs(root: Path, n: int = 5) -> Path:
@@ -23,47 +23,47 @@ def make_docs(root: Path, n: int = 5) -> Path:
 
 
 def chunk_rows(index: Index) -> list[tuple]:
-    table = index.store.chunk_columns()
+    table = index.documents.store.chunk_columns()
     return sorted(zip(table["chunk_id"].to_pylist(), table["text"].to_pylist(), table["start"].to_pylist()))
 
 
 def test_ingest_adds_then_skips_unchanged_documents(fake_index: Index, tmp_path: Path):
     docs = make_docs(tmp_path / "docs")
-    first = fake_index.ingest([docs])
+    first = fake_index.documents.ingest([docs])
     assert (first.added, first.updated, first.unchanged, first.removed) == (6, 0, 0, 0)
     assert first.chunks > 0
     calls_before = len(fake_index.embedder.calls)
-    again = fake_index.ingest([docs])
+    again = fake_index.documents.ingest([docs])
     assert (again.added, again.updated, again.unchanged, again.chunks) == (0, 0, 6, 0)
     assert len(fake_index.embedder.calls) == calls_before  # nothing was embedded
-    status = fake_index.status()
+    status = fake_index.documents.status()
     assert status.documents == 6 and status.backend == "lancedb" and status.search == "exact"
 
 
 def test_document_ids_are_paths_relative_to_the_folder_or_file_names(fake_index: Index, tmp_path: Path):
     docs = make_docs(tmp_path / "docs", n=1)
-    fake_index.ingest([docs])
-    assert fake_index.document("notes/doc0.md") is not None
+    fake_index.documents.ingest([docs])
+    assert fake_index.documents.document("notes/doc0.md") is not None
     single = write(tmp_path / "other" / "single.txt", "a lone file")
-    fake_index.ingest([single])
-    assert fake_index.document("single.txt").text == "a lone file"
+    fake_index.documents.ingest([single])
+    assert fake_index.documents.document("single.txt").text == "a lone file"
 
 
 def test_changing_a_document_replaces_its_chunks_without_duplicates(fake_index: Index, tmp_path: Path):
     docs = make_docs(tmp_path / "docs")
-    fake_index.ingest([docs])
-    before = fake_index.status().chunks
-    old_version = fake_index.document("notes/doc1.md").version
+    fake_index.documents.ingest([docs])
+    before = fake_index.documents.status().chunks
+    old_version = fake_index.documents.document("notes/doc1.md").version
     path = docs / "notes" / "doc1.md"
     path.write_text(path.read_text() + "\nA new closing paragraph about zebras.\n")
-    report = fake_index.ingest([docs])
+    report = fake_index.documents.ingest([docs])
     assert (report.added, report.updated, report.unchanged) == (0, 1, 5)
-    doc = fake_index.document("notes/doc1.md")
+    doc = fake_index.documents.document("notes/doc1.md")
     assert doc.version != old_version and "zebras" in doc.text
     rows = chunk_rows(fake_index)
-    assert len({r[0] for r in rows}) == len(rows) == fake_index.status().chunks
-    assert fake_index.status().chunks >= before
-    table = fake_index.store.chunk_columns()
+    assert len({r[0] for r in rows}) == len(rows) == fake_index.documents.status().chunks
+    assert fake_index.documents.status().chunks >= before
+    table = fake_index.documents.store.chunk_columns()
     versions = {v for d, v in zip(table["doc_id"].to_pylist(), table["doc_version"].to_pylist())
                 if d == "notes/doc1.md"}
     assert versions == {doc.version}
@@ -71,32 +71,32 @@ def test_changing_a_document_replaces_its_chunks_without_duplicates(fake_index: 
 
 def test_unchanged_chunk_text_reuses_stored_vectors(home: Path, tmp_path: Path):
     embedder = FakeEmbedder()
-    index = Index(home, embedder=embedder)
+    index = Workspace(home, embedder=embedder)
     paragraphs = [f"Paragraph {i} " + " ".join(["filler"] * 60) for i in range(6)]
     path = write(tmp_path / "d" / "long.md", "# Long\n\n" + "\n\n".join(paragraphs))
-    index.ingest([path])
+    index.documents.ingest([path])
     path.write_text(path.read_text() + "\n\nOne more paragraph at the end.")
-    report = index.ingest([path])
+    report = index.documents.ingest([path])
     assert report.updated == 1 and report.reused_vectors > 0 and report.embedded < report.chunks
 
 
 def test_sync_removes_deleted_files_and_their_chunks(fake_index: Index, tmp_path: Path):
     docs = make_docs(tmp_path / "docs")
-    fake_index.sync(docs)
+    fake_index.documents.sync(docs)
     (docs / "notes" / "doc3.md").unlink()
-    report = fake_index.sync(docs)
+    report = fake_index.documents.sync(docs)
     assert (report.removed, report.unchanged, report.added, report.updated) == (1, 5, 0, 0)
-    assert fake_index.document("notes/doc3.md") is None
+    assert fake_index.documents.document("notes/doc3.md") is None
     assert all(not cid.startswith("notes/doc3.md#") for cid, _, _ in chunk_rows(fake_index))
 
 
 def test_sync_keeps_a_document_that_cannot_be_read_this_time(fake_index: Index, tmp_path: Path):
     docs = make_docs(tmp_path / "docs", n=2)
-    fake_index.sync(docs)
+    fake_index.documents.sync(docs)
     (docs / "notes" / "doc0.md").write_bytes(b"\x00\x01binary now")
-    report = fake_index.sync(docs)
+    report = fake_index.documents.sync(docs)
     assert report.removed == 0 and len(report.failed) == 1
-    assert "keyword0" in fake_index.document("notes/doc0.md").text  # the indexed version survives
+    assert "keyword0" in fake_index.documents.document("notes/doc0.md").text  # the indexed version survives
 
 
 def test_bad_files_are_reported_while_the_others_ingest(fake_index: Index, tmp_path: Path):
@@ -105,7 +105,7 @@ def test_bad_files_are_reported_while_the_others_ingest(fake_index: Index, tmp_p
     (docs / "binary.txt").write_bytes(b"\x00\xff\x00\xfe")
     (docs / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
     (docs / "image.png").write_bytes(b"\x89PNG")
-    report = fake_index.ingest([docs])
+    report = fake_index.documents.ingest([docs])
     assert report.added == 3
     assert sorted(Path(f.source).name for f in report.failed) == ["binary.txt", "broken.pdf", "empty.md"]
     assert report.skipped == 1  # the .png inside a folder is not ours to read
@@ -113,12 +113,12 @@ def test_bad_files_are_reported_while_the_others_ingest(fake_index: Index, tmp_p
 
 def test_missing_path_and_unsupported_file_stop_before_anything_is_written(fake_index: Index, tmp_path: Path):
     with pytest.raises(InputError, match="no such file"):
-        fake_index.ingest([tmp_path / "nope"])
+        fake_index.documents.ingest([tmp_path / "nope"])
     png = tmp_path / "x.png"
     png.write_bytes(b"x")
     with pytest.raises(InputError, match="unsupported file type '.png'"):
-        fake_index.ingest([png])
-    assert fake_index.status().documents == 0
+        fake_index.documents.ingest([png])
+    assert fake_index.documents.status().documents == 0
 
 
 def test_a_corpus_jsonl_ingests_one_document_per_line_with_metadata(fake_index: Index, tmp_path: Path):
@@ -126,49 +126,49 @@ def test_a_corpus_jsonl_ingests_one_document_per_line_with_metadata(fake_index: 
     lines = [{"id": "a", "title": "Alpha", "text": "alpha text about cats", "lang": "en"},
              {"id": "b", "title": "Beta", "text": "beta text about dogs", "lang": "fr"}]
     corpus.write_text("\n".join(json.dumps(line) for line in lines))
-    report = fake_index.ingest([corpus])
+    report = fake_index.documents.ingest([corpus])
     assert report.added == 2
-    hits = fake_index.search("text about", mode="bm25", filters=Filters(metadata={"lang": "fr"})).hits
+    hits = fake_index.documents.search("text about", mode="bm25", filters=Filters(metadata={"lang": "fr"})).hits
     assert [h.chunk.doc_id for h in hits] == ["b"]
-    assert fake_index.document("a").title == "Alpha"
+    assert fake_index.documents.document("a").title == "Alpha"
 
 
 def test_a_malformed_corpus_is_rejected_whole(fake_index: Index, tmp_path: Path):
     corpus = tmp_path / "c.jsonl"
     corpus.write_text('{"id": "a", "text": "fine"}\n{"id": "b", "text": \n')
-    report = fake_index.ingest([corpus])
+    report = fake_index.documents.ingest([corpus])
     assert report.added == 0 and "c.jsonl:2" in report.failed[0].message
-    assert fake_index.status().documents == 0
+    assert fake_index.documents.status().documents == 0
 
 
 def test_search_results_carry_spans_into_the_stored_document(fake_index: Index, tmp_path: Path):
-    fake_index.ingest([make_docs(tmp_path / "docs")])
+    fake_index.documents.ingest([make_docs(tmp_path / "docs")])
     for mode in ("hybrid", "bm25", "dense"):
-        hits = fake_index.search("keyword2 subject", mode=mode, k=3).hits
+        hits = fake_index.documents.search("keyword2 subject", mode=mode, k=3).hits
         assert hits and hits[0].chunk.doc_id == "notes/doc2.md"
         for hit in hits:
-            doc = fake_index.document(hit.chunk.doc_id)
+            doc = fake_index.documents.document(hit.chunk.doc_id)
             assert doc.text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
-    hybrid = fake_index.search("keyword2 subject", k=3).hits[0]
+    hybrid = fake_index.documents.search("keyword2 subject", k=3).hits[0]
     assert set(hybrid.scores) == {"bm25", "dense", "rrf"} and hybrid.ranks["bm25"] == 1
 
 
 def test_path_prefix_filter(fake_index: Index, tmp_path: Path):
     docs = make_docs(tmp_path / "docs")
-    fake_index.ingest([docs])
-    hits = fake_index.search("paragraph", k=20, filters=Filters(path_prefix=str(docs / "notes"))).hits
+    fake_index.documents.ingest([docs])
+    hits = fake_index.documents.search("paragraph", k=20, filters=Filters(path_prefix=str(docs / "notes"))).hits
     assert hits and all(h.chunk.doc_id.startswith("notes/") for h in hits)
 
 
 @pytest.mark.parametrize("query,k,message", [("   ", 5, "query is empty"), ("x", 0, "k=0")])
 def test_bad_queries_are_user_errors(fake_index: Index, query: str, k: int, message: str):
     with pytest.raises(InputError, match=message):
-        fake_index.search(query, k=k)
+        fake_index.documents.search(query, k=k)
 
 
 def test_rerunning_after_a_crash_converges_to_the_same_index(home: Path, tmp_path: Path, monkeypatch):
     docs = make_docs(tmp_path / "docs")
-    crashed = Index(home, embedder=FakeEmbedder())
+    crashed = Workspace(home, embedder=FakeEmbedder())
     original = LanceStore._document_table
 
     def fail(self, documents):  # the crash lands after chunks were written, before the document rows
@@ -176,28 +176,28 @@ def test_rerunning_after_a_crash_converges_to_the_same_index(home: Path, tmp_pat
 
     monkeypatch.setattr(LanceStore, "_document_table", fail)
     with pytest.raises(RuntimeError):
-        crashed.ingest([docs])
+        crashed.documents.ingest([docs])
     monkeypatch.setattr(LanceStore, "_document_table", original)
-    assert crashed.status().documents == 0 and crashed.status().chunks > 0  # the crash left orphan chunks
+    assert crashed.documents.status().documents == 0 and crashed.documents.status().chunks > 0  # the crash left orphan chunks
 
-    report = crashed.ingest([docs])
+    report = crashed.documents.ingest([docs])
     assert report.added == 6
-    clean = Index(tmp_path / "clean-home", embedder=FakeEmbedder())
-    clean.ingest([docs])
+    clean = Workspace(tmp_path / "clean-home", embedder=FakeEmbedder())
+    clean.documents.ingest([docs])
     assert chunk_rows(crashed) == chunk_rows(clean)
 
 
 def test_sync_clears_orphans_left_by_an_abandoned_run(home: Path, tmp_path: Path, monkeypatch):
     docs = make_docs(tmp_path / "docs", n=2)
-    index = Index(home, embedder=FakeEmbedder())
+    index = Workspace(home, embedder=FakeEmbedder())
     monkeypatch.setattr(LanceStore, "_document_table", lambda self, d: (_ for _ in ()).throw(RuntimeError("x")))
     with pytest.raises(RuntimeError):
-        index.ingest([docs / "readme.txt"])  # a document that is not in the folder synced next
+        index.documents.ingest([docs / "readme.txt"])  # a document that is not in the folder synced next
     monkeypatch.undo()
-    report = index.sync(docs / "notes")
+    report = index.documents.sync(docs / "notes")
     assert report.orphans_removed > 0
     ids = {cid.split("#")[0] for cid, _, _ in chunk_rows(index)}
-    assert ids == {"doc0.md", "doc1.md"} and index.status().documents == 2
+    assert ids == {"doc0.md", "doc1.md"} and index.documents.status().documents == 2
 
 
 def test_a_second_writer_is_refused_while_one_holds_the_lock(fake_index: Index, tmp_path: Path):
@@ -209,15 +209,15 @@ def test_a_second_writer_is_refused_while_one_holds_the_lock(fake_index: Index, 
     with open(fake_index.home / "write.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         with pytest.raises(StoreError, match="another ragtune process"):
-            fake_index.ingest([make_docs(tmp_path / "docs", n=1)])
+            fake_index.documents.ingest([make_docs(tmp_path / "docs", n=1)])
 
 
 def test_changing_the_embedder_of_an_existing_index_is_refused(home: Path, tmp_path: Path):
     from ragtune.errors import StoreError
 
-    Index(home, embedder=FakeEmbedder()).ingest([make_docs(tmp_path / "docs", n=1)])
+    Workspace(home, embedder=FakeEmbedder()).documents.ingest([make_docs(tmp_path / "docs", n=1)])
     with pytest.raises(StoreError, match="built with embedder"):
-        Index(home, embedder=FakeEmbedder(dim=32)).status()
+        Workspace(home, embedder=FakeEmbedder(dim=32)).documents.status()
 
 
 def test_a_reader_sees_another_writers_changes_after_its_refresh_interval(home: Path, tmp_path: Path):
@@ -226,9 +226,9 @@ def test_a_reader_sees_another_writers_changes_after_its_refresh_interval(home: 
     from ragtune import RetrievalConfig, Settings
 
     settings = replace(Settings(home=home), retrieval=RetrievalConfig(refresh_seconds=0))
-    reader = Index(settings=settings, embedder=FakeEmbedder())
-    writer = Index(home, embedder=FakeEmbedder())
-    writer.ingest([write(tmp_path / "a.md", "apples are red")])
-    assert [h.chunk.doc_id for h in reader.search("apples", mode="bm25").hits] == ["a.md"]
-    writer.ingest([write(tmp_path / "b.md", "apples are green")])
-    assert {h.chunk.doc_id for h in reader.search("apples", mode="bm25").hits} == {"a.md", "b.md"}
+    reader = Workspace(settings=settings, embedder=FakeEmbedder())
+    writer = Workspace(home, embedder=FakeEmbedder())
+    writer.documents.ingest([write(tmp_path / "a.md", "apples are red")])
+    assert [h.chunk.doc_id for h in reader.documents.search("apples", mode="bm25").hits] == ["a.md"]
+    writer.documents.ingest([write(tmp_path / "b.md", "apples are green")])
+    assert {h.chunk.doc_id for h in reader.documents.search("apples", mode="bm25").hits} == {"a.md", "b.md"}

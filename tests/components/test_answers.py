@@ -6,30 +6,31 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from ragtune import Index, Settings
-from ragtune.config import AnswerConfig
-from ragtune.errors import InputError
-from ragtune.testing import FakeEmbedder, FakeGenerator
 from tests.conftest import write
+
+from ragtune import Settings, Workspace
+from ragtune.config import AnswerConfig, GeneratorConfig
+from ragtune.errors import InputError
+from ragtune.testing import FakeEmbedder, FakeGenerator, FakeGenerators
 
 MEMO = ("# Project Heron\n\nProject Heron ships on 14 March. The budget owner is Dana Okafor.\n\n"
         "## Risks\n\nThe main risk is the vendor contract for the sensor array.\n")
 
 
-def make_index(home: Path, tmp_path: Path, generator=None, **answer) -> Index:
+def make_index(home: Path, tmp_path: Path, generator=None, **answer) -> Workspace:
     settings = replace(Settings(home=home), answer=AnswerConfig(**answer) if answer else AnswerConfig())
-    index = Index(settings=settings, embedder=FakeEmbedder(), generator=generator or FakeGenerator())
-    index.ingest([write(tmp_path / "docs" / "heron.md", MEMO)])
+    generators = FakeGenerators(generator=generator) if generator else FakeGenerators()
+    index = Workspace(settings=settings, embedder=FakeEmbedder(), generators=generators)
+    index.documents.ingest([write(tmp_path / "docs" / "heron.md", MEMO)])
     return index
 
 
 def test_a_grounded_answer_cites_the_sentence_it_came_from(home, tmp_path):
     index = make_index(home, tmp_path)
-    answer = index.ask("Who is the budget owner of Project Heron?")
+    answer = index.answers.ask("Who is the budget owner of Project Heron?")
     assert not answer.abstained and "Dana Okafor" in answer.answer and "[" not in answer.answer
     (c,) = answer.citations
-    doc = index.document(c.doc_id)
+    doc = index.documents.document(c.doc_id)
     assert doc.text[c.start : c.end] == c.quote and "Dana Okafor" in c.quote
     assert c.doc_version == doc.version
     data = answer.to_json()
@@ -40,20 +41,20 @@ def test_a_grounded_answer_cites_the_sentence_it_came_from(home, tmp_path):
 def test_nothing_relevant_means_abstaining_without_calling_the_model(home, tmp_path):
     generator = FakeGenerator()
     index = make_index(home, tmp_path, generator, min_relevance=0.99)
-    answer = index.ask("What is the capital of Mongolia?")
+    answer = index.answers.ask("What is the capital of Mongolia?")
     assert answer.abstained and answer.abstain_reason == "no_relevant_sources"
     assert answer.answer == "Not in the documents." and generator.calls == []
 
 
 def test_the_model_saying_it_is_not_in_the_documents_is_an_abstention(home, tmp_path):
     index = make_index(home, tmp_path, FakeGenerator("Not in the documents."))
-    answer = index.ask("When does Project Heron ship?")
+    answer = index.answers.ask("When does Project Heron ship?")
     assert answer.abstained and answer.abstain_reason == "model_abstained" and answer.citations == []
 
 
 def test_an_answer_its_sources_do_not_support_is_withheld(home, tmp_path):
     index = make_index(home, tmp_path, FakeGenerator("The launch is on Mars in 2090 [1]."))
-    answer = index.ask("When does Project Heron ship?")
+    answer = index.answers.ask("When does Project Heron ship?")
     assert answer.abstained and answer.abstain_reason == "unsupported"
     assert answer.raw_answer == "The launch is on Mars in 2090 [1]."
 
@@ -61,14 +62,14 @@ def test_an_answer_its_sources_do_not_support_is_withheld(home, tmp_path):
 def test_garbage_from_the_model_never_crashes(home, tmp_path):
     for reply in ["", "[99] [0] [-1] ]]][[", "\x00\x01", "[1" * 50]:
         index = make_index(home / reply.encode().hex()[:8], tmp_path, FakeGenerator(reply))
-        answer = index.ask("When does Project Heron ship?")
+        answer = index.answers.ask("When does Project Heron ship?")
         assert answer.abstained
 
 
 def test_closed_book_uses_the_same_model_without_sources(home, tmp_path):
     generator = FakeGenerator("Sometime in spring.")
     index = make_index(home, tmp_path, generator)
-    answer = index.ask("When does Project Heron ship?", retrieval=False)
+    answer = index.answers.ask("When does Project Heron ship?", retrieval=False)
     assert answer.answer == "Sometime in spring." and answer.hits == [] and answer.retrieval is None
     assert "Sources:" not in generator.calls[-1][-1]["content"]
 
@@ -76,41 +77,67 @@ def test_closed_book_uses_the_same_model_without_sources(home, tmp_path):
 def test_streaming_tokens_reach_the_callback(home, tmp_path):
     index = make_index(home, tmp_path)
     pieces: list[str] = []
-    answer = index.ask("Who is the budget owner?", on_token=pieces.append)
+    answer = index.answers.ask("Who is the budget owner?", on_token=pieces.append)
     assert "".join(pieces).strip() == answer.raw_answer
 
 
 def test_every_answer_is_audited_with_what_produced_it(home, tmp_path):
     index = make_index(home, tmp_path)
-    answer = index.ask("Who is the budget owner?", k=2)
+    answer = index.answers.ask("Who is the budget owner?", k=2)
     record = index.audit.get(answer.audit_id)
     body = record.body
     assert body["question"] == "Who is the budget owner?" and body["answer"] == answer.answer
-    assert body["retrieval"]["k"] == 2 and body["store_version"] == index.store.version()
-    assert body["retrieved"][0]["doc_version"] == index.document("heron.md").version
+    assert body["retrieval"]["k"] == 2 and body["store_version"] == index.documents.store.version()
+    assert body["retrieved"][0]["doc_version"] == index.documents.document("heron.md").version
     assert "Sources:" in body["prompt"][-1]["content"]
-    assert body["model"]["model_id"] == "fake" and body["generation"]["temperature"] == 0.0
+    assert body["model"]["model_id"] == "default" and body["generation"]["temperature"] == 0.0
     assert "total" in body["latency_ms"] and body["citations"] == [c.to_json() for c in answer.citations]
 
 
 def test_an_empty_question_is_a_user_error(home, tmp_path):
     with pytest.raises(InputError, match="question is empty"):
-        make_index(home, tmp_path).ask("  ")
+        make_index(home, tmp_path).answers.ask("  ")
 
 
 def test_replay_is_identical_even_after_the_document_changed(home, tmp_path):
     index = make_index(home, tmp_path)
-    answer = index.ask("Who is the budget owner?")
+    answer = index.answers.ask("Who is the budget owner?")
     write(tmp_path / "docs" / "heron.md", MEMO.replace("Dana Okafor", "Lee Park"))
-    index.ingest([tmp_path / "docs" / "heron.md"])
-    assert "Lee Park" in index.ask("Who is the budget owner?").answer  # the live index moved on
-    result = index.replay(answer.audit_id)
+    index.documents.ingest([tmp_path / "docs" / "heron.md"])
+    assert "Lee Park" in index.answers.ask("Who is the budget owner?").answer  # the live index moved on
+    result = index.answers.replay(answer.audit_id)
     assert result.identical and result.replayed_answer == answer.answer and "Dana Okafor" in answer.answer
 
 
 def test_replay_notices_a_different_answer(home, tmp_path):
     index = make_index(home, tmp_path)
-    answer = index.ask("Who is the budget owner?")
-    index._generator = FakeGenerator("The budget owner is Dana Okafor, definitely [1].")
-    result = index.replay(answer.audit_id)
+    answer = index.answers.ask("Who is the budget owner?")
+    # the same model name, different behaviour: replay rebuilds the recorded model and finds the answer changed
+    changed = FakeGenerators(generator=FakeGenerator("The budget owner is Dana Okafor, definitely [1]."))
+    later = Workspace(settings=index.settings, embedder=index.embedder, generators=changed)
+    result = later.answers.replay(answer.audit_id)
     assert result.same_retrieval and not result.same_answer and not result.identical
+
+
+def test_replay_rebuilds_the_model_the_record_names_not_the_configured_one(home, tmp_path):
+    recorded = replace(Settings(home=home), generator=GeneratorConfig(model="model-a"))
+    workspace = Workspace(settings=recorded, embedder=FakeEmbedder(), generators=FakeGenerators())
+    workspace.documents.ingest([write(tmp_path / "docs" / "heron.md", MEMO)])
+    answer = workspace.answers.ask("Who is the budget owner?")
+    assert answer.model.model_id == "model-a"
+
+    models = FakeGenerators()
+    now = Workspace(settings=replace(recorded, generator=GeneratorConfig(model="model-b")), embedder=FakeEmbedder(),
+                    generators=models)
+    result = now.answers.replay(answer.audit_id)
+    assert [config.model for config, _ in models.requests] == ["model-a"]
+    assert result.identical and result.same_model
+
+
+def test_replay_says_so_when_the_recorded_model_is_not_what_it_was(home, tmp_path):
+    workspace = make_index(home, tmp_path)
+    answer = workspace.answers.ask("Who is the budget owner?")
+    swapped = FakeGenerators(generator=FakeGenerator(model_id="some-other-weights"))
+    result = Workspace(settings=workspace.settings, embedder=FakeEmbedder(), generators=swapped).answers.replay(
+        answer.audit_id)
+    assert not result.same_model and not result.identical

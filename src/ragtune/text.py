@@ -1,16 +1,42 @@
-"""Text → index terms for BM25: Unicode words, lowercased, accents folded, English stop words removed, Snowball
-stemmed. The same analyzer runs at ingest (terms are stored with each chunk) and at query time, and it mirrors
-the settings of the store's own full-text index (lower case, ASCII folding, English stop words and stemmer), so
-exact and indexed search rank alike.
+"""Text utilities every layer shares: content hashes, sentence spans, and the analyzer that turns text into
+index terms.
+
+The analyzer: Unicode words, lowercased, accents folded, English stop words removed, Snowball stemmed. The same
+analyzer runs at ingest (terms are stored with each chunk), at query time and when citations are checked, and it
+mirrors the settings of the store's own full-text index (lower case, ASCII folding, English stop words and
+stemmer), so exact and indexed search rank alike.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import lru_cache
 
 import Stemmer
+
+
+def sha256_text(text: str) -> str:
+    """The hex sha256 of a text's UTF-8 bytes: document versions, chunk text identity."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace and a capital,
+# digit, quote or bracket. Abbreviations may split early; that only makes a segment smaller, never wrong.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[A-Z0-9])")
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) offsets into ``text`` of the sentences of ``text[start:end]``, empty ones left out."""
+    piece = text[start:end]
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for match in _SENTENCE_END.finditer(piece):
+        spans.append((start + cursor, start + match.start()))
+        cursor = match.end()
+    spans.append((start + cursor, end))
+    return [(s, e) for s, e in spans if e > s]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _MAX_TERM_CHARS = 40

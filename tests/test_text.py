@@ -1,6 +1,6 @@
 """The BM25 analyzer: words, lower case, accents folded, stop words out, stems in."""
 
-from ragtune.retrieve.analyzer import analyze
+from ragtune.text import analyze
 
 
 def test_words_are_lowercased_stemmed_and_stop_words_dropped():

@@ -1,0 +1,72 @@
+"""The answer component: grounded (or closed-book) answers, each appended to the audit log; replay of a record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ragtune.audit.log import AuditLog
+from ragtune.audit.records import answer_record
+from ragtune.audit.replay import ReplayResult, compare
+from ragtune.components.adapters import AdapterResolver
+from ragtune.components.documents import DocumentIndex
+from ragtune.config import AnswerConfig, GeneratorConfig
+from ragtune.errors import InputError
+from ragtune.generate.answer import Answer, TokenCallback, answer_closed_book, answer_question
+from ragtune.models.factory import GeneratorFactory, model_ref
+from ragtune.types import AdapterRef, Filters, GenerationParams
+
+
+@dataclass
+class Answerer:
+    documents: DocumentIndex
+    generators: GeneratorFactory
+    adapters: AdapterResolver
+    audit: AuditLog
+    config: AnswerConfig
+    generator: GeneratorConfig
+
+    def ask(self, question: str, *, k: int | None = None, retrieval: bool = True, adapter: str | Path | None = None,
+            filters: Filters | None = None, on_token: TokenCallback | None = None, source: str = "python") -> Answer:
+        """Answer from the documents with verified citations (or closed-book with ``retrieval=False``); every
+        answer is appended to the audit log and carries its ``audit_id``."""
+        if not (question or "").strip():
+            raise InputError("question is empty: ask something")
+        config = self.config if k is None else replace(self.config, k=k)
+        resolved = self.adapters.resolve(adapter)
+        generator = self.generators(self.generator, resolved)
+        if retrieval:
+            answer = answer_question(question, searcher=self.documents.searcher, generator=generator, config=config,
+                                     filters=filters, on_token=on_token)
+        else:
+            answer = answer_closed_book(question, generator, config.params, on_token)
+        record = self.audit.append("answer", answer_record(answer, source=source,
+                                                           model_ref=model_ref(self.generator, resolved)))
+        return replace(answer, audit_id=record.id)
+
+    def replay(self, record_id: str) -> ReplayResult:
+        """Re-run an audited answer on the store version it saw, with the model, adapter and parameters it
+        recorded (the model is rebuilt from the record, not taken from the current settings)."""
+        record = self.audit.get(record_id)
+        body = record.body
+        if body.get("kind") != "answer":
+            raise InputError(f"audit record {record_id} is a {body.get('kind')!r} record, not an answer")
+        ref = body["model"]["ref"]
+        config = GeneratorConfig(model=ref["model"], base_url=ref["base_url"], api_key=self.generator.api_key)
+        adapter = ref.get("adapter")
+        resolved = AdapterRef(Path(adapter), ref.get("adapter_id") or Path(adapter).name) if adapter else None
+        generator = self.generators(config, resolved)
+        params = GenerationParams(**dict(body["generation"], stop=tuple(body["generation"]["stop"])))
+        retrieval = body["retrieval"]
+        if retrieval is None:
+            answer = answer_closed_book(body["question"], generator, params)
+        else:
+            searcher = self.documents.searcher_at(body["store_version"], replace(
+                self.documents.settings.retrieval, candidates=retrieval["candidates"], rrf_k=retrieval["rrf_k"]))
+            config_ = AnswerConfig(k=retrieval["k"], mode=retrieval["mode"], min_relevance=retrieval["min_relevance"],
+                                   min_support=retrieval["min_support"], params=params)
+            filters = Filters(retrieval["filters"]["path_prefix"], retrieval["filters"]["metadata"])
+            answer = answer_question(body["question"], searcher=searcher, generator=generator, config=config_,
+                                     filters=filters)
+        replayed = answer_record(answer, source="replay", model_ref=ref)
+        return compare(record, replayed, replayed["model"])

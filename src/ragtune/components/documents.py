@@ -1,0 +1,131 @@
+"""The document index component: ingest, sync, search, status over one store."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from ragtune.config import RetrievalConfig, Settings
+from ragtune.errors import InputError, StoreError
+from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
+from ragtune.ingest.sources import expand_sources
+from ragtune.models.embedder import Embedder
+from ragtune.retrieve.searcher import Searcher, SearchResult
+from ragtune.store.base import DocumentRecord, Store
+from ragtune.store.factory import open_store
+from ragtune.types import Filters, SearchMode
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    home: str
+    backend: str
+    documents: int
+    chunks: int
+    store_version: int
+    embedder: str
+    search: str  # "exact" (in memory) or "indexed" (ANN + full-text indexes)
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+class DocumentIndex:
+    """Documents in one store: add, mirror, search, look up.
+
+    >>> docs = DocumentIndex.open(Settings(home="./.ragtune"), load_embedder())
+    >>> docs.ingest(["docs/"]).added
+    >>> docs.search("how do I sync a folder?", k=5).hits[0].chunk.text
+    """
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._searcher: Searcher | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder) -> "DocumentIndex":
+        return cls(settings, open_store(settings, embedder.model_id, embedder.dim), embedder)
+
+    @property
+    def searcher(self) -> Searcher:
+        if self._searcher is None:
+            self._searcher = Searcher(self.store, self.embedder, self.settings.retrieval)
+        return self._searcher
+
+    def searcher_at(self, version: int, retrieval: RetrievalConfig) -> Searcher:
+        """A searcher over the store as it was at ``version`` (what an audited answer saw)."""
+        pinned = open_store(self.settings, self.embedder.model_id, self.embedder.dim, version=version)
+        return Searcher(pinned, self.embedder, retrieval)
+
+    def ingest(self, paths: Sequence[str | Path], *, groups: Sequence[str] = (),
+               on_progress: ProgressCallback | None = None) -> IngestReport:
+        """Add new and re-index changed documents; unchanged ones (same content hash) are skipped."""
+        return self._write(expand_sources([Path(p) for p in paths]), groups, False, on_progress)
+
+    def sync(self, directory: str | Path, *, groups: Sequence[str] = (),
+             on_progress: ProgressCallback | None = None) -> IngestReport:
+        """Make the index mirror ``directory``: add new, re-index changed, remove documents no longer there."""
+        path = Path(directory)
+        if not path.is_dir():
+            raise InputError(f"{path}: not a folder (sync mirrors a folder; use ingest for single files)")
+        return self._write(expand_sources([path]), groups, True, on_progress)
+
+    def _write(self, sources, groups: Sequence[str], remove_missing: bool,
+               on_progress: ProgressCallback | None) -> IngestReport:
+        with self._write_lock():
+            try:
+                return run_ingest(self.store, self.embedder, sources, self.settings, groups=groups,
+                                  remove_missing=remove_missing, on_progress=on_progress)
+            finally:
+                if self._searcher is not None:
+                    self._searcher.invalidate()
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """One writer per home: a second writer fails fast with a clear message instead of waiting."""
+        home = Path(self.settings.home)
+        home.mkdir(parents=True, exist_ok=True)
+        with open(home / "write.lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise StoreError(f"another ragtune process is writing to {home}; wait for it to finish and "
+                                 "retry") from exc
+            handle.write(str(os.getpid()))
+            handle.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def search(self, query: str, *, mode: SearchMode = "hybrid", k: int = 10,
+               filters: Filters | None = None) -> SearchResult:
+        return self.searcher.search(query, mode=mode, k=k, filters=filters)
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        return self.store.get_document(doc_id)
+
+    def status(self) -> IndexStatus:
+        documents, chunks = self.store.counts()
+        return IndexStatus(home=str(self.settings.home), backend=self.store.backend, documents=documents,
+                           chunks=chunks, store_version=self.store.version(), embedder=self.embedder.model_id,
+                           search="indexed" if self.store.uses_native_indexes() else "exact")
+
+
+def corpus_index(settings: Settings, embedder: Embedder, corpus: str | Path) -> DocumentIndex:
+    """An index of an eval or training corpus, kept in ``eval-index/<hash of its path>`` under the home and
+    synced on each use (unchanged documents cost nothing), so evaluations see the corpus as it is now."""
+    corpus_path = Path(corpus)
+    if not corpus_path.exists():
+        raise InputError(f"{corpus_path}: no such corpus file or folder")
+    key = hashlib.sha256(str(corpus_path.resolve()).encode()).hexdigest()[:12]
+    index = DocumentIndex.open(replace(settings, home=Path(settings.home) / "eval-index" / key), embedder)
+    index.ingest([corpus_path])
+    return index

@@ -1,0 +1,138 @@
+"""The evaluation component: run conditions over an eval set, diagnose knowledge vs behaviour, score retrieval."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from ragtune.components.adapters import AdapterResolver
+from ragtune.components.documents import DocumentIndex
+from ragtune.config import Settings
+from ragtune.errors import InputError
+from ragtune.evaluate.datasets import QAItem, read_eval_items
+from ragtune.evaluate.diagnose import Diagnosis, diagnose
+from ragtune.evaluate.harness import (
+    ADAPTER_CONDITIONS,
+    DEFAULT_SHOTS,
+    EvalRun,
+    item_scores,
+    prompt_condition,
+    run_condition,
+    run_id,
+)
+from ragtune.evaluate.retrieval import RetrievalEval, evaluate_retrieval
+from ragtune.files import write_atomic
+from ragtune.models.factory import GeneratorFactory
+
+CorpusOpener = Callable[[Path], DocumentIndex]
+"""An eval corpus (file or folder) → an up-to-date index of it (see :func:`corpus_index`)."""
+
+
+@dataclass
+class Evaluator:
+    documents: DocumentIndex
+    open_corpus: CorpusOpener
+    generators: GeneratorFactory
+    adapters: AdapterResolver
+    settings: Settings
+
+    @property
+    def runs_dir(self) -> Path:
+        return Path(self.settings.home) / "runs"
+
+    def evaluate(self, qa: str | Path, *, condition: str = "retrieval", corpus: str | Path | None = None,
+                 train: str | Path | None = None, adapter: str | Path | None = None, shots: int = DEFAULT_SHOTS,
+                 limit: int | None = None, seed: int = 0,
+                 on_item: Callable[[int, int], None] | None = None) -> EvalRun:
+        """Run the model over an eval set under one condition; per-item results land in ``runs/<run id>``.
+        With ``corpus``, that corpus serves the retrieval condition and the oracle's gold documents; without it,
+        the workspace's own documents do."""
+        items = read_eval_items(Path(qa))
+        if limit is not None:
+            if limit < 1:
+                raise InputError(f"limit={limit}: must be at least 1")
+            items = items[:limit]
+        if shots < 0:
+            raise InputError(f"shots={shots}: must be >= 0")
+        train_items = read_eval_items(Path(train)) if train else None
+        source = self.documents if corpus is None else self.open_corpus(Path(corpus))
+        gold_texts = {}
+        if condition.startswith("oracle"):
+            for doc_id in {d for item in items if isinstance(item, QAItem) for d in item.gold_doc_ids}:
+                doc = source.document(doc_id)
+                if doc is not None:
+                    gold_texts[doc_id] = doc.text
+        if condition in ADAPTER_CONDITIONS:
+            resolved = self.adapters.resolve(adapter)
+            if resolved is None:
+                raise InputError(f"the {condition} condition needs an adapter: pass --adapter ID (or promote one)")
+        else:  # base conditions run on the base model unless an adapter is named explicitly
+            resolved = self.adapters.resolve(adapter, promoted=False)
+        generator = self.generators(self.settings.generator, resolved)
+        retrieves = prompt_condition(condition) == "retrieval"
+        identity = {"model": asdict(generator.identity), "answer": asdict(self.settings.answer), "shots": shots,
+                    "seed": seed, "train": str(train) if train else None,
+                    "store_version": source.store.version() if retrieves else None, "limit": limit}
+        run_dir = self.runs_dir / run_id(Path(qa), condition, identity)
+        write_atomic(run_dir / "meta.json", json.dumps({"qa": str(qa), "condition": condition, **identity},
+                                                       indent=2, default=str))
+        return run_condition(items, condition, generator=generator, config=self.settings.answer, run_dir=run_dir,
+                             searcher=source.searcher if retrieves else None, gold_texts=gold_texts,
+                             train=train_items, shots=shots, seed=seed, on_item=on_item)
+
+    def diagnose(self, qa: str | Path, *, corpus: str | Path | None = None, train: str | Path | None = None,
+                 adapter: str | Path | None = None, target: float = 0.8, shots: int = DEFAULT_SHOTS,
+                 limit: int | None = None, report: str | Path | None = None,
+                 on_item: Callable[[str, int, int], None] | None = None) -> tuple[Diagnosis, dict[str, EvalRun], Path]:
+        """Run the conditions that apply, decide prompt | rag | finetune | both, and save the result as JSON
+        (``runs/diagnose-*.json``). With ``report``, also write a self-contained HTML report there; the path
+        returned is the report's, else the JSON's."""
+        if not 0 < target <= 1:
+            raise InputError(f"target={target}: must be in (0, 1]")
+        if report is not None and Path(report).is_dir():  # fail before the model runs, not after
+            raise InputError(f"report {report}: is a folder; give a file name such as {Path(report) / 'report.html'}")
+        items = read_eval_items(Path(qa))
+        conditions = ["closed_book", "few_shot"]
+        if any(isinstance(i, QAItem) for i in items):
+            conditions += ["oracle", "oracle+few_shot"]
+            if corpus is not None or self.documents.store.counts()[1] > 0:
+                conditions.append("retrieval")
+        resolved = self.adapters.resolve(adapter)  # the named adapter, else the promoted one, else none
+        if resolved is not None:
+            conditions += ["adapter"] + (["adapter+retrieval"] if "retrieval" in conditions else [])
+        runs: dict[str, EvalRun] = {}
+        for condition in conditions:
+            progress = (lambda done, total, c=condition: on_item(c, done, total)) if on_item else None
+            try:
+                runs[condition] = self.evaluate(
+                    qa, condition=condition, corpus=corpus, train=train,
+                    adapter=str(resolved.path) if condition in ADAPTER_CONDITIONS and resolved else None,
+                    shots=shots, limit=limit, on_item=progress)
+            except InputError as exc:
+                if condition.startswith("oracle") and "oracle condition needs" in str(exc):
+                    continue  # no gold context available: the verdict rests on the other conditions
+                raise
+        diagnosis = diagnose(item_scores(runs, items), target, adapter_id=resolved.adapter_id if resolved else None)
+        out = self.runs_dir / f"diagnose-{'-'.join(sorted(r.run_id for r in runs.values()))[:64]}.json"
+        write_atomic(out, json.dumps({"qa": str(qa), "target": target, **diagnosis.to_json(),
+                                      "runs": {c: r.run_id for c, r in runs.items()}}, indent=2))
+        if report is None:
+            return diagnosis, runs, out
+        # Imported here: the report pulls in matplotlib, which every other command would otherwise pay for.
+        from ragtune.evaluate.report import render_report, write_report
+
+        return diagnosis, runs, write_report(report, render_report(diagnosis, runs, items, qa_path=qa, target=target))
+
+    def retrieval(self, corpus: str | Path, qa: str | Path, *, on_ingest_progress=None,
+                  on_query: Callable[[int, int], None] | None = None) -> RetrievalEval:
+        """bm25, dense and hybrid scored on ``qa`` over ``corpus``, indexed into a throwaway home."""
+        corpus = Path(corpus)
+        if not corpus.exists():
+            raise InputError(f"{corpus}: no such corpus file or folder")
+        with tempfile.TemporaryDirectory(prefix="ragtune-eval-") as tmp:
+            index = DocumentIndex.open(replace(self.settings, home=Path(tmp)), self.documents.embedder)
+            return evaluate_retrieval(index, corpus, Path(qa), on_ingest_progress=on_ingest_progress,
+                                      on_query=on_query)
