@@ -1,8 +1,8 @@
 """Grounded answers with the default local model (SmolLM2-135M-Instruct) on the SQuAD-derived dev set.
 
 What it measures, on a seeded sample of answerable and unanswerable questions:
-- answerable: exact match, token F1 and answer-contained for ``retrieval`` (``Index.ask``) and ``closed_book``
-  (``Index.ask(retrieval=False)``, the same model without sources), each with a 95% bootstrap CI, and the paired
+- answerable: exact match, token F1 and answer-contained for ``retrieval`` (``Workspace.answers.ask``) and ``closed_book``
+  (``answers.ask(retrieval=False)``, the same model without sources), each with a 95% bootstrap CI, and the paired
   bootstrap difference; citation precision (the cited chunk is from the gold passage);
 - unanswerable: how often ``ask`` abstains (and, for answerable ones, how often it wrongly abstains).
 

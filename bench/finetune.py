@@ -3,7 +3,7 @@ against a plain transformers ``Trainer`` + peft loop.
 
 1. Split ``e2e_dev.jsonl`` by meaning representation (``mr``): whole MRs go to the test side, so no test
    restaurant/attribute combination was seen in training (seeded).
-2. ``Index.finetune`` on the train side (its own held-out split for early stopping), the default model, default
+2. ``tuning.finetune`` on the train side (its own held-out split for early stopping), the default model, default
    ``LoraConfig`` (r=16, 2 epochs, batch 8, 256 tokens), no automatic eval; training wall time is recorded.
 3. On the test side, the harness scores base closed-book, base few-shot (3 shots from the train side — the honest
    baseline) and the adapter: JSON validity, field accuracy, exact match, each with a 95% bootstrap CI, and the

@@ -1,6 +1,6 @@
-"""Ingest time against the embedder alone: how much ``Index.ingest`` adds on top of computing the vectors.
+"""Ingest time against the embedder alone: how much ``documents.ingest`` adds on top of computing the vectors.
 
-What it measures, per scenario: (1) ``Index.ingest`` into a fresh temporary home — wall time, which includes
+What it measures, per scenario: (1) ``documents.ingest`` into a fresh temporary home — wall time, which includes
 reading, hashing, parsing, chunking (token counting), BM25 term analysis, embedding and the LanceDB writes;
 then (2) a fresh ``embedder.embed(texts, batch_size=64)`` over exactly the chunk texts ragtune stored
 (``index.documents.store.chunk_columns()["text"]``). The model is loaded and warmed up, and lancedb imported, before

@@ -1,4 +1,4 @@
-"""Hybrid query latency of ``Index.search(q, mode="hybrid", k=10)`` against the floor, measured side by side.
+"""Hybrid query latency of ``documents.search(q, mode="hybrid", k=10)`` against the floor, measured side by side.
 
 What it measures: wall time of one hybrid search on the SQuAD dev corpus (421 passages → ~520 chunks), one
 query at a time, and the same for a FLOOR — the least work any hybrid search must do on this data: embed the

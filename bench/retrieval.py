@@ -2,7 +2,7 @@
 
 What it measures: ``Workspace.evaluation.retrieval`` (``ragtune eval retrieval``) over squad_dev_corpus.jsonl (421 passages)
 and squad_dev_qa.jsonl (2,789 disfluent questions, one gold passage each): recall@1/5/10, MRR, nDCG@10
-(document level, chunk hits collapsed to their best rank) and the p50 latency of one ``Index.search`` call.
+(document level, chunk hits collapsed to their best rank) and the p50 latency of one ``documents.search`` call.
 
 Why a peer in the same run: absolute numbers mean little without a reference. The peer is what one would write
 in an afternoon — ``bm25s`` (its own tokenizer, English stop words, PyStemmer) over the raw passages, exact

@@ -3,7 +3,7 @@ ingest.
 
 What it measures: a temporary folder of ``--docs`` markdown notes (a heading and 1-3 paragraphs each, built
 from the SQuAD dev passages, cycled and varied so every file is distinct) is ingested with
-``Index.ingest([folder])``; then one file gets a sentence appended and ``Index.sync(folder)`` runs; then one
+``documents.ingest([folder])``; then one file gets a sentence appended and ``documents.sync(folder)`` runs; then one
 file is deleted and sync runs again. Finally the CLI ``ragtune --home H sync DIR --json`` runs in a subprocess
 twice, once with nothing changed and once after editing one more file; its wall time includes starting Python
 and the imports, plus loading the embedder when something must be embedded (the model loads lazily).

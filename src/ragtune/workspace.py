@@ -50,7 +50,7 @@ class Workspace:
 
     @cached_property
     def documents(self) -> DocumentIndex:
-        return DocumentIndex.open(self.settings, self.embedder)
+        return DocumentIndex(self.settings, self.embedder)
 
     @cached_property
     def audit(self) -> AuditLog:

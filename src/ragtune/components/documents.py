@@ -38,20 +38,25 @@ class IndexStatus:
 class DocumentIndex:
     """Documents in one store: add, mirror, search, look up.
 
-    >>> docs = DocumentIndex.open(Settings(home="./.ragtune"), load_embedder())
+    >>> docs = DocumentIndex(Settings(home="./.ragtune"), load_embedder())
     >>> docs.ingest(["docs/"]).added
     >>> docs.search("how do I sync a folder?", k=5).hits[0].chunk.text
+
+    Without a ``store``, the configured one (see :func:`ragtune.store.factory.open_store`) is opened on first use,
+    so building the component touches nothing on disk.
     """
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, store: Store | None = None) -> None:
         self.settings = settings
-        self.store = store
         self.embedder = embedder
+        self._store = store
         self._searcher: Searcher | None = None
 
-    @classmethod
-    def open(cls, settings: Settings, embedder: Embedder) -> "DocumentIndex":
-        return cls(settings, open_store(settings, embedder.model_id, embedder.dim), embedder)
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings, self.embedder.model_id, self.embedder.dim)
+        return self._store
 
     @property
     def searcher(self) -> Searcher:
@@ -126,6 +131,6 @@ def corpus_index(settings: Settings, embedder: Embedder, corpus: str | Path) -> 
     if not corpus_path.exists():
         raise InputError(f"{corpus_path}: no such corpus file or folder")
     key = hashlib.sha256(str(corpus_path.resolve()).encode()).hexdigest()[:12]
-    index = DocumentIndex.open(replace(settings, home=Path(settings.home) / "eval-index" / key), embedder)
+    index = DocumentIndex(replace(settings, home=Path(settings.home) / "eval-index" / key), embedder)
     index.ingest([corpus_path])
     return index

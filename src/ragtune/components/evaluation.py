@@ -133,6 +133,6 @@ class Evaluator:
         if not corpus.exists():
             raise InputError(f"{corpus}: no such corpus file or folder")
         with tempfile.TemporaryDirectory(prefix="ragtune-eval-") as tmp:
-            index = DocumentIndex.open(replace(self.settings, home=Path(tmp)), self.documents.embedder)
+            index = DocumentIndex(replace(self.settings, home=Path(tmp)), self.documents.embedder)
             return evaluate_retrieval(index, corpus, Path(qa), on_ingest_progress=on_ingest_progress,
                                       on_query=on_query)
