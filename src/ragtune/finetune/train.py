@@ -14,6 +14,7 @@ the cost is the forward/backward pass and everything else should stay out of its
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -22,12 +23,19 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ragtune.config import LoraConfig
 from ragtune.errors import InputError, ModelError, RagtuneError
+from ragtune.finetune import checkpoint
 from ragtune.finetune.examples import TrainingExample
 from ragtune.models.local import render_prompt
+
+if TYPE_CHECKING:  # heavy imports stay inside the functions that need them, so the CLI starts fast
+    import torch
+    from peft import PeftModel
+    from torch.optim.lr_scheduler import LRScheduler
+    from transformers import PreTrainedTokenizerBase
 
 IGNORE = -100  # label value the loss skips (prompt and padding tokens)
 
@@ -119,6 +127,10 @@ def _batch(encoded: Sequence[Encoded], pad_id: int):
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+def _device_batch(encoded: Sequence[Encoded], pad_id: int, device: str) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in _batch(encoded, pad_id).items()}
+
+
 def _eval_loss(model, encoded: Sequence[Encoded], batch_size: int, pad_id: int, device) -> float:
     """Mean loss per completion token over the eval set (token-weighted, so batch shapes do not matter)."""
     import torch
@@ -127,7 +139,7 @@ def _eval_loss(model, encoded: Sequence[Encoded], batch_size: int, pad_id: int, 
     total, tokens = 0.0, 0
     with torch.inference_mode():
         for start in range(0, len(encoded), batch_size):
-            batch = {k: v.to(device) for k, v in _batch(encoded[start:start + batch_size], pad_id).items()}
+            batch = _device_batch(encoded[start:start + batch_size], pad_id, device)
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).logits
             shifted = batch["labels"][:, 1:]
             loss = torch.nn.functional.cross_entropy(
@@ -159,15 +171,6 @@ def epoch_batches(lengths: Sequence[int], batch_size: int, epoch: int, seed: int
     return batches
 
 
-def _replace_dir(target: Path, write: Callable[[Path], None]) -> None:
-    """Write a folder next to ``target`` and swap it in, so a crash mid-write never leaves a half-written one."""
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    write(tmp)
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp, target)
-
-
 def train_lora(
     train: Sequence[TrainingExample],
     eval_examples: Sequence[TrainingExample],
@@ -186,22 +189,95 @@ def train_lora(
         raise InputError("no training examples")
     if not eval_examples:
         raise InputError("no eval examples: early stopping and the kept adapter are chosen on eval loss")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    _quiet_transformers()
     import torch
-    from peft import LoraConfig as PeftLoraConfig
-    from peft import get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
-    from transformers import AutoModelForCausalLM, AutoTokenizer, get_linear_schedule_with_warmup
-    from transformers.utils import logging as hf_logging
 
     from ragtune.models.embedder import pick_device
+
+    torch.manual_seed(config.seed)  # before the model is built: LoRA's initial weights come from this generator
+    device = pick_device(device)
+    model, tokenizer = _load_lora_model(model_dir, config, device)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    data = _encode_data(tokenizer, train, eval_examples, config.max_length)
+    plan = _plan(data.lengths, config)
+    trainable, optimizer, schedule = _make_optimizer(model, config, plan.total_steps)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    session = _Session(model, trainable, optimizer, schedule, pad_id, device,
+                       checkpoint_dir=work_dir / "checkpoint", best_dir=work_dir / "adapter")
+
+    resumed = checkpoint.exists(session.checkpoint_dir)
+    if resumed:
+        state = checkpoint.restore(session.checkpoint_dir, model, optimizer, schedule)
+    else:
+        state = checkpoint.RunState(initial_eval_loss=_eval_loss(model, data.eval, config.batch_size, pad_id, device))
+    started = time.perf_counter() - state.seconds  # a resumed run's clock continues where it stopped
+    end = _train_steps(session, data, plan, config, state, started, on_progress, should_stop)
+
+    shutil.rmtree(session.checkpoint_dir, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    return TrainResult(
+        adapter_dir=session.best_dir, steps=state.step, total_steps=plan.total_steps, seconds=seconds,
+        # the first step pays one-off allocator and kernel warm-up; it is not what a step costs
+        seconds_per_step=sum(end.step_seconds[1:] or end.step_seconds) / max(len(end.step_seconds) - 1, 1),
+        best_eval_loss=state.best_eval_loss, initial_eval_loss=state.initial_eval_loss,
+        stopped_early=end.stopped_early, resumed=resumed, truncated=sum(e.truncated for e in data.train),
+        history=state.history)
+
+
+# --- the steps of train_lora, in the order it takes them --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Data:
+    train: list[Encoded]
+    eval: list[Encoded]
+    lengths: list[int]  # of the training examples in tokens, for length-grouped batches
+
+
+@dataclass(frozen=True)
+class _Plan:
+    steps_per_epoch: int
+    total_steps: int
+    eval_every: int
+
+
+@dataclass(frozen=True)
+class _Session:
+    """The live objects one call trains, and the folders it saves them to."""
+
+    model: PeftModel
+    trainable: list[torch.nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    schedule: LRScheduler
+    pad_id: int
+    device: str
+    checkpoint_dir: Path
+    best_dir: Path
+
+
+@dataclass(frozen=True)
+class _LoopEnd:
+    stopped_early: bool
+    step_seconds: list[float]
+
+
+def _quiet_transformers() -> None:
+    """Offline (the model is a local folder) and silent: the CLI draws its own progress line."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
 
-    torch.manual_seed(config.seed)
-    device = pick_device(device)
+
+def _load_lora_model(model_dir: Path, config: LoraConfig, device: str) -> tuple[PeftModel, PreTrainedTokenizerBase]:
+    """The tokenizer and the float32 model with fresh LoRA layers on the configured modules it has."""
+    import torch
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     targets = [m for m in config.target_modules if m in present]
@@ -212,104 +288,97 @@ def train_lora(
         r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout, target_modules=targets,
         task_type="CAUSAL_LM"))
     model.to(device).train()
+    return model, tokenizer
 
-    train_encoded = [encode(tokenizer, e, config.max_length) for e in train]
-    eval_encoded = [encode(tokenizer, e, config.max_length) for e in eval_examples]
-    lengths = [len(e.input_ids) for e in train_encoded]
+
+def _encode_data(tokenizer: PreTrainedTokenizerBase, train: Sequence[TrainingExample],
+                 eval_examples: Sequence[TrainingExample], max_length: int) -> _Data:
+    train_encoded = [encode(tokenizer, e, max_length) for e in train]
+    eval_encoded = [encode(tokenizer, e, max_length) for e in eval_examples]
+    return _Data(train_encoded, eval_encoded, [len(e.input_ids) for e in train_encoded])
+
+
+def _plan(lengths: Sequence[int], config: LoraConfig) -> _Plan:
+    """How many steps the run takes and how often it measures eval loss (twice an epoch unless configured)."""
     steps_per_epoch = len(epoch_batches(lengths, config.batch_size, 0, config.seed))
-    total_steps = max(1, math.ceil(steps_per_epoch * config.epochs))
     eval_every = config.eval_every or max(1, steps_per_epoch // 2)
+    return _Plan(steps_per_epoch, max(1, math.ceil(steps_per_epoch * config.epochs)), eval_every)
+
+
+def _make_optimizer(model: PeftModel, config: LoraConfig, total_steps: int,
+                    ) -> tuple[list[torch.nn.Parameter], torch.optim.Optimizer, LRScheduler]:
+    """AdamW over the LoRA weights only, with a linear warmup-then-decay learning-rate schedule."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     # fused AdamW: one kernel over all LoRA tensors instead of a Python loop over hundreds of small ones
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0, fused=True)
     schedule = get_linear_schedule_with_warmup(optimizer, int(total_steps * config.warmup_ratio), total_steps)
+    return trainable, optimizer, schedule
 
-    work_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = work_dir / "checkpoint"
-    best_dir = work_dir / "adapter"
-    state = {"step": 0, "best_eval_loss": None, "initial_eval_loss": None, "bad_evals": 0, "history": [],
-             "seconds": 0.0}
-    resumed = (checkpoint / "state.json").exists()
-    if resumed:
-        state = json.loads((checkpoint / "state.json").read_text())
-        set_peft_model_state_dict(model, torch.load(checkpoint / "lora.pt", weights_only=True))
-        optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
-        schedule.load_state_dict(torch.load(checkpoint / "schedule.pt", weights_only=True))
-        torch.set_rng_state(torch.load(checkpoint / "rng.pt", weights_only=True))
-    else:
-        state["initial_eval_loss"] = _eval_loss(model, eval_encoded, config.batch_size, pad_id, device)
 
-    def save_best() -> None:
-        _replace_dir(best_dir, lambda tmp: model.save_pretrained(str(tmp)))
+def _train_steps(session: _Session, data: _Data, plan: _Plan, config: LoraConfig, state: checkpoint.RunState,
+                 started: float, on_progress: Callable[[Progress], None] | None,
+                 should_stop: Callable[[], bool]) -> _LoopEnd:
+    """Step from ``state.step`` to the end (or early stop), evaluating every ``plan.eval_every`` steps and at the
+    end; a stop request saves a checkpoint and raises :class:`TrainingInterrupted`."""
 
-    def save_checkpoint() -> None:
-        def write(tmp: Path) -> None:
-            tmp.mkdir()
-            torch.save(get_peft_model_state_dict(model), tmp / "lora.pt")
-            torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-            torch.save(schedule.state_dict(), tmp / "schedule.pt")
-            torch.save(torch.get_rng_state(), tmp / "rng.pt")
-            (tmp / "state.json").write_text(json.dumps(state))
+    @functools.lru_cache(maxsize=1)  # one epoch's order, computed once (and again identically after a resume)
+    def epoch_order(epoch: int) -> list[list[int]]:
+        return epoch_batches(data.lengths, config.batch_size, epoch, config.seed)
 
-        _replace_dir(checkpoint, write)
-
-    started = time.perf_counter() - state["seconds"]
     step_seconds: list[float] = []
-    stopped_early = False
     running = None
-    order: dict[int, list[list[int]]] = {}
-    while state["step"] < total_steps:
+    while state.step < plan.total_steps:
         if should_stop():
-            state["seconds"] = time.perf_counter() - started
-            save_checkpoint()
+            state.seconds = time.perf_counter() - started
+            checkpoint.save(session.checkpoint_dir, session.model, session.optimizer, session.schedule, state)
             raise TrainingInterrupted(
-                f"training stopped at step {state['step']}/{total_steps}; checkpoint saved in {checkpoint} — "
-                "run the same command again to resume")
-        step = state["step"]
-        epoch, position = divmod(step, steps_per_epoch)
-        if epoch not in order:  # one epoch's order, computed once (and again identically after a resume)
-            order.clear()
-            order[epoch] = epoch_batches(lengths, config.batch_size, epoch, config.seed)
-        batch_ids = order[epoch][position]
-        batch = {k: v.to(device) for k, v in _batch([train_encoded[i] for i in batch_ids], pad_id).items()}
+                f"training stopped at step {state.step}/{plan.total_steps}; checkpoint saved in "
+                f"{session.checkpoint_dir} — run the same command again to resume")
+        epoch, position = divmod(state.step, plan.steps_per_epoch)
+        batch = _device_batch([data.train[i] for i in epoch_order(epoch)[position]], session.pad_id, session.device)
         t0 = time.perf_counter()
-        loss = model(**batch, use_cache=False).loss  # no KV cache in training: it is never read
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad(set_to_none=True)
+        loss = _optimizer_step(session, batch)
         step_seconds.append(time.perf_counter() - t0)
-        state["step"] = step + 1
-        value = float(loss.detach())
+        state.step += 1
+        value = float(loss)
         running = value if running is None else 0.9 * running + 0.1 * value
         eval_loss = None
-        if state["step"] % eval_every == 0 or state["step"] == total_steps:
-            eval_loss = _eval_loss(model, eval_encoded, config.batch_size, pad_id, device)
-            best = state["best_eval_loss"]
-            if best is None or eval_loss < best:
-                state["best_eval_loss"], state["bad_evals"] = eval_loss, 0
-                save_best()
-            else:
-                state["bad_evals"] += 1
-            state["history"].append({"step": state["step"], "train_loss": round(running, 5),
-                                     "eval_loss": round(eval_loss, 5)})
+        if state.step % plan.eval_every == 0 or state.step == plan.total_steps:
+            eval_loss = _eval_loss(session.model, data.eval, config.batch_size, session.pad_id, session.device)
+            _record_eval(session, state, eval_loss, running)
         if on_progress:
-            on_progress(Progress(state["step"], total_steps, state["step"] / steps_per_epoch, running, eval_loss,
-                                 time.perf_counter() - started))
-        if config.patience and state["bad_evals"] >= config.patience:
-            stopped_early = True
-            break
-    shutil.rmtree(checkpoint, ignore_errors=True)
-    seconds = time.perf_counter() - started
-    return TrainResult(
-        adapter_dir=best_dir, steps=state["step"], total_steps=total_steps, seconds=seconds,
-        # the first step pays one-off allocator and kernel warm-up; it is not what a step costs
-        seconds_per_step=sum(step_seconds[1:] or step_seconds) / max(len(step_seconds) - 1, 1),
-        best_eval_loss=state["best_eval_loss"], initial_eval_loss=state["initial_eval_loss"],
-        stopped_early=stopped_early, resumed=resumed, truncated=sum(e.truncated for e in train_encoded),
-        history=state["history"])
+            on_progress(Progress(state.step, plan.total_steps, state.step / plan.steps_per_epoch, running,
+                                 eval_loss, time.perf_counter() - started))
+        if config.patience and state.bad_evals >= config.patience:
+            return _LoopEnd(stopped_early=True, step_seconds=step_seconds)
+    return _LoopEnd(stopped_early=False, step_seconds=step_seconds)
+
+
+def _optimizer_step(session: _Session, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """One forward/backward pass and update; returns the batch's loss, detached."""
+    import torch
+
+    loss = session.model(**batch, use_cache=False).loss  # no KV cache in training: it is never read
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(session.trainable, 1.0)
+    session.optimizer.step()
+    session.schedule.step()
+    session.optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
+
+
+def _record_eval(session: _Session, state: checkpoint.RunState, eval_loss: float, train_loss: float) -> None:
+    """Keep the adapter when the eval loss is a new best; otherwise count one more evaluation without one."""
+    best = state.best_eval_loss
+    if best is None or eval_loss < best:
+        state.best_eval_loss, state.bad_evals = eval_loss, 0
+        checkpoint.save_adapter(session.model, session.best_dir)
+    else:
+        state.bad_evals += 1
+    state.history.append({"step": state.step, "train_loss": round(train_loss, 5), "eval_loss": round(eval_loss, 5)})
 
 
 def split_eval(examples: Sequence[TrainingExample], fraction: float, seed: int,
