@@ -1,12 +1,10 @@
-"""``ragtune ask`` and ``ragtune audit …``."""
+"""``ragtune ask``."""
 
 from __future__ import annotations
 
-import json
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from ragtune.cli import options
@@ -14,11 +12,6 @@ from ragtune.cli.render import console, err_console, print_json
 from ragtune.cli.state import state
 from ragtune.errors import InputError
 from ragtune.types import Filters
-
-CHECK_FAILED = 3  # the command ran fine and found a problem (tampering, a replay that differs)
-
-audit_app = typer.Typer(help="Inspect, verify and replay the tamper-evident log of every answer.",
-                        no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -64,71 +57,3 @@ def register(app: typer.Typer) -> None:
             line.append(f" “{c.quote}”" + (" (inferred)" if c.inferred else ""))
             console.print(line)
         console.print(Text(f"audit id {answer.audit_id}", style="dim"))
-
-    app.add_typer(audit_app, name="audit")
-
-
-@audit_app.command("list")
-def audit_list(
-    limit: int = typer.Option(20, "--limit", "-n", help="newest N records"),
-    as_json: bool = options.JSON,
-) -> None:
-    """List the newest records."""
-    records = state.workspace().audit.list(limit)
-    if as_json:
-        print_json({"records": [{"id": r.id, "seq": r.seq, "created": r.created, "kind": r.kind,
-                                 "question": r.body.get("question"), "answer": r.body.get("answer"),
-                                 "abstained": r.body.get("abstained")} for r in records]})
-        return
-    table = Table("seq", "id", "created", "question", "answer")
-    for r in records:
-        table.add_row(str(r.seq), r.id, r.created, str(r.body.get("question", ""))[:60],
-                      str(r.body.get("answer", ""))[:60])
-    console.print(table)
-
-
-@audit_app.command("show")
-def audit_show(
-    record_id: str = options.RECORD_ID,
-    as_json: bool = options.JSON,
-) -> None:
-    """Print one record in full."""
-    record = state.workspace().audit.get(record_id)
-    if as_json:
-        print_json(record.to_json())
-    else:
-        console.print_json(json.dumps(record.to_json(), ensure_ascii=False))
-
-
-@audit_app.command("verify")
-def audit_verify(as_json: bool = options.JSON) -> None:
-    """Check the hash chain; names the first bad record. Exit 3 when tampering is found."""
-    result = state.workspace().audit.verify()
-    if as_json:
-        print_json(result.to_json())
-    elif result.ok:
-        console.print(f"ok: {result.records} records, chain intact")
-    else:
-        console.print(f"TAMPERED: first bad record {result.first_bad}: {result.reason}", style="bold red")
-    if not result.ok:
-        raise typer.Exit(CHECK_FAILED)
-
-
-@audit_app.command("replay")
-def audit_replay(
-    record_id: str = options.RECORD_ID,
-    as_json: bool = options.JSON,
-) -> None:
-    """Re-run an answer against the store version it saw, with the same model and parameters."""
-    result = state.workspace().answers.replay(record_id)
-    if as_json:
-        print_json(result.to_json())
-    else:
-        verdict = "identical" if result.identical else "DIFFERENT"
-        console.print(f"{verdict}: model {'same' if result.same_model else 'changed'}, retrieval "
-                      f"{'same' if result.same_retrieval else 'different'}, answer "
-                      f"{'same' if result.same_answer else 'different'} (store version {result.store_version})")
-        if not result.same_answer:
-            console.print(Text(f"original: {result.original_answer}\nreplayed: {result.replayed_answer}"))
-    if not result.identical:
-        raise typer.Exit(CHECK_FAILED)

@@ -15,6 +15,7 @@ import typer
 
 from ragtune.cli import adapters as adapters_cmd
 from ragtune.cli import ask as ask_cmd
+from ragtune.cli import audit as audit_cmd
 from ragtune.cli import diagnose as diagnose_cmd
 from ragtune.cli import eval as eval_cmd
 from ragtune.cli import finetune as finetune_cmd
@@ -49,6 +50,7 @@ diagnose_cmd.register(app)
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(finetune_cmd.app, name="finetune")
 app.add_typer(adapters_cmd.app, name="adapters")
+app.add_typer(audit_cmd.app, name="audit")
 
 
 def run() -> None:
