@@ -39,8 +39,9 @@ def test_ask_answers_with_verified_citations(asked):
         assert {"n", "doc_id", "doc_version", "start", "end", "quote"} <= set(c)
         doc = index.documents.document(c["doc_id"])
         assert doc.text[c["start"] : c["end"]] == c["quote"] and c["doc_version"] == doc.version
-    if not answer["abstained"]:
-        assert answer["citations"], "a non-abstained answer must carry at least one verified citation"
+    # the memo holds the answer and decoding is greedy: the bundled model must answer, not abstain
+    assert not answer["abstained"] and "Quillon" in answer["answer"], answer
+    assert any("Marta Quillon" in c["quote"] for c in answer["citations"])
 
 
 @pytest.mark.slow

@@ -48,11 +48,13 @@ def test_train_register_promote_use_and_roll_back_an_adapter(home, tmp_path, e2e
     assert shown["base_model"]["id"] == "SmolLM2-135M-Instruct" and shown["data"]["n_train"] == 60
     assert shown["hyperparameters"]["r"] == 4 and len(shown["data"]["train_sha256"]) == 64
 
-    # a few steps do not beat few-shot: promotion is refused unless forced
-    refused = ragtune(home, "adapters", "promote", "e2e-v1")
+    # the gate follows the measured paired CI: refused (unless forced) when it does not clear zero, else promoted
+    promoted = ragtune(home, "adapters", "promote", "e2e-v1")
     if trained["evaluation"]["adapter_vs_few_shot"]["ci95"][0] <= 0:
-        assert_user_error(refused, "does not beat base few-shot", "--force")
+        assert_user_error(promoted, "does not beat base few-shot", "--force")
         assert ragtune(home, "adapters", "promote", "e2e-v1", "--force").returncode == 0
+    else:
+        assert promoted.returncode == 0, promoted.stderr
     assert json.loads(ragtune(home, "adapters", "list", "--json").stdout)["promoted"] == "e2e-v1"
 
     # the promoted adapter answers and the audit log names it
@@ -68,7 +70,10 @@ def test_train_register_promote_use_and_roll_back_an_adapter(home, tmp_path, e2e
     assert "adapter" in json.loads(diagnosed.stdout)["conditions"]
 
     status = json.loads(ragtune(home, "adapters", "status", "--json").stdout)
-    assert status["id"] == "e2e-v1" and status["retrain"] in (True, False) and "thresholds" in status
+    # nothing moved since training: no corpus was recorded and the latest adapter run (diagnose, same held-out
+    # items, same greedy decoding) scores what training recorded
+    assert status["id"] == "e2e-v1" and "thresholds" in status
+    assert status["retrain"] is False and status["reasons"] == [], status
 
     exported = ragtune(home, "adapters", "export", "e2e-v1", "--merged", str(tmp_path / "merged"), "--json")
     assert exported.returncode == 0, exported.stderr

@@ -185,3 +185,31 @@ def test_a_mixed_set_with_a_corpus_runs_retrieval_on_its_questions_and_can_say_b
     assert {i.item_id for i in runs["retrieval"].items} == {r["id"] for r in rows if "question" in r}
     assert len(runs["closed_book"].items) == len(rows)
     assert diagnosis.verdict == "both", diagnosis.evidence
+
+
+def test_an_edited_train_file_or_corpus_is_not_served_from_old_results(home, files, tmp_path):
+    corpus, qa = files
+    train = jsonl(tmp_path / "train.jsonl", [{"id": "t1", "question": "Training question?", "answers": ["yes"]}])
+    generator = FakeGenerator()
+    evaluator = make_evaluator(home, generator)
+    few_shot = evaluator.evaluate(qa, condition="few_shot", train=train, shots=1)
+    oracle = evaluator.evaluate(qa, condition="oracle", corpus=corpus)
+    assert evaluator.evaluate(qa, condition="oracle", corpus=corpus).run_id == oracle.run_id  # unchanged: reused
+
+    jsonl(train, [{"id": "t1", "question": "Another training question?", "answers": ["no"]}])  # same path
+    assert evaluator.evaluate(qa, condition="few_shot", train=train, shots=1).run_id != few_shot.run_id
+
+    edited = [dict(MEMOS[0], text="The Heron project ships on 2 May. Lee Park owns the budget."), MEMOS[1]]
+    jsonl(corpus, edited)
+    rerun = evaluator.evaluate(qa, condition="oracle", corpus=corpus)
+    assert rerun.run_id != oracle.run_id
+    assert any("Lee Park" in m["content"] for call in generator.calls[-len(rerun.items):] for m in call)
+
+
+def test_a_document_removed_from_the_eval_corpus_is_gone_from_its_index(home, files):
+    corpus, qa = files
+    evaluator = make_evaluator(home)
+    evaluator.evaluate(qa, condition="oracle", corpus=corpus)
+    jsonl(corpus, MEMOS[1:])
+    with pytest.raises(InputError, match="oracle condition needs"):
+        evaluator.evaluate(qa, condition="oracle", corpus=corpus, limit=1)  # q1's gold document m1 is gone

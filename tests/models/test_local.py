@@ -53,9 +53,12 @@ def test_a_lora_adapter_is_applied_at_load_time(smollm, tmp_path: Path):
 
     base = AutoModelForCausalLM.from_pretrained(str(smollm.model_dir), dtype=torch.float32)
     torch.manual_seed(0)
-    peft_model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    # random (not zero) LoRA weights with a large alpha: an adapter that is really applied changes the output
+    peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"],
+                                                 init_lora_weights=False))
     peft_model.save_pretrained(str(tmp_path / "adapter"))
     tuned = LocalGenerator(adapter=tmp_path / "adapter", adapter_id="test-adapter")
     assert tuned.identity.adapter_id == "test-adapter" and len(tuned.identity.adapter_hash) == 64
-    out = tuned.generate([{"role": "user", "content": "Name a colour."}], GenerationParams(max_new_tokens=8))
-    assert isinstance(out.text, str) and out.completion_tokens >= 1
+    messages, params = [{"role": "user", "content": "Name a colour."}], GenerationParams(max_new_tokens=8)
+    out = tuned.generate(messages, params)
+    assert out.completion_tokens >= 1 and out.text != smollm.generate(messages, params).text

@@ -5,6 +5,8 @@ It states what ingestion and retrieval rely on, independent of the backend.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -29,7 +31,9 @@ def document(doc_id: str, text: str, fingerprint: str = "fp", **meta: str) -> tu
 
 
 def vectors_for(chunks: list[Chunk]) -> np.ndarray:
-    rng = np.random.default_rng(abs(hash(tuple(c.text for c in chunks))) % 2**32)
+    # seeded by the texts' sha256 (Python's hash() of a str is salted per process, so runs would differ)
+    seed = hashlib.sha256("\0".join(c.text for c in chunks).encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(seed[:8], "little"))
     v = rng.normal(size=(len(chunks), DIM)).astype(np.float32)
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 

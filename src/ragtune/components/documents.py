@@ -126,11 +126,13 @@ class DocumentIndex:
 
 def corpus_index(settings: Settings, embedder: Embedder, corpus: str | Path) -> DocumentIndex:
     """An index of an eval or training corpus, kept in ``eval-index/<hash of its path>`` under the home and
-    synced on each use (unchanged documents cost nothing), so evaluations see the corpus as it is now."""
+    synced on each use (unchanged documents cost nothing; changed ones are re-indexed, removed ones dropped), so
+    evaluations see the corpus as it is now."""
     corpus_path = Path(corpus)
     if not corpus_path.exists():
         raise InputError(f"{corpus_path}: no such corpus file or folder")
     key = hashlib.sha256(str(corpus_path.resolve()).encode()).hexdigest()[:12]
     index = DocumentIndex(replace(settings, home=Path(settings.home) / "eval-index" / key), embedder)
-    index.ingest([corpus_path])
+    # mirrored, not just added to: a line removed from the corpus file must not linger as a gold document
+    index._write(expand_sources([corpus_path]), (), True, None)
     return index

@@ -24,8 +24,9 @@ from ragtune.evaluate.harness import (
     run_id,
 )
 from ragtune.evaluate.retrieval import RetrievalEval, evaluate_retrieval
-from ragtune.files import write_atomic
+from ragtune.files import file_sha256, write_atomic
 from ragtune.models.factory import GeneratorFactory
+from ragtune.text import sha256_text
 
 CorpusOpener = Callable[[Path], DocumentIndex]
 """An eval corpus (file or folder) → an up-to-date index of it (see :func:`corpus_index`)."""
@@ -73,8 +74,13 @@ class Evaluator:
             resolved = self.adapters.resolve(adapter, promoted=False)
         generator = self.generators(self.settings.generator, resolved)
         retrieves = prompt_condition(condition) == "retrieval"
+        # What the results depend on, by content (a path alone would let an edited file reuse stale results):
+        # the eval file is hashed by run_id, the training file and the gold texts here, the corpus through the
+        # store version its index has after syncing.
         identity = {"model": asdict(generator.identity), "answer": asdict(self.settings.answer), "shots": shots,
                     "seed": seed, "train": str(train) if train else None,
+                    "train_sha256": file_sha256(Path(train)) if train else None,
+                    "gold_sha256": sha256_text(json.dumps(gold_texts, sort_keys=True)) if gold_texts else None,
                     "store_version": source.store.version() if retrieves else None, "limit": limit}
         run_dir = self.runs_dir / run_id(Path(qa), condition, identity)
         write_atomic(run_dir / "meta.json", json.dumps({"qa": str(qa), "condition": condition, **identity},

@@ -85,7 +85,8 @@ class Tuner:
             evaluation = before_after(
                 data, base=self.generators(generator, None),
                 adapter=self.generators(generator, AdapterRef(record.path, record.id)),
-                answer=self.settings.answer, runs_dir=Path(self.settings.home) / "runs" / f"finetune-{record.id}",
+                answer=self.settings.answer,
+                runs_dir=Path(self.settings.home) / "runs" / f"finetune-{record.id}-{data.train_sha256[:12]}",
                 limit=eval_limit, shots=shots, searcher=source.searcher if corpus is not None else None,
                 on_item=on_eval_item)
             record = self.registry.record_metrics(record.id, "eval", evaluation)
