@@ -64,8 +64,24 @@ def test_bad_search_arguments_are_user_errors(home, args, fragment):
     assert_user_error(ragtune(home, *args), fragment)
 
 
-def test_sync_needs_a_folder(home, tmp_path):
-    assert_user_error(ragtune(home, "sync", str(write(tmp_path / "a.md", "# x"))), "not a folder")
+def test_sync_needs_an_existing_folder_or_corpus(home, tmp_path):
+    assert_user_error(ragtune(home, "sync", str(tmp_path / "missing")), "no such folder or corpus file")
+
+
+def test_sources_keep_same_named_files_apart_and_remove_is_explicit(home, tmp_path):
+    """The session that used to lose documents: x and y both hold notes.md."""
+    write(tmp_path / "x" / "notes.md", "Alpha team owns the billing service.")
+    write(tmp_path / "x" / "handbook.md", "Expenses need two approvals.")
+    write(tmp_path / "y" / "notes.md", "Beta team owns the search cluster.")
+    assert json.loads(ragtune(home, "ingest", str(tmp_path / "x"), "--json").stdout)["added"] == 2
+    assert json.loads(ragtune(home, "ingest", str(tmp_path / "y"), "--json").stdout)["added"] == 1
+    assert json.loads(ragtune(home, "sync", str(tmp_path / "y"), "--json").stdout)["removed"] == 0
+    assert json.loads(ragtune(home, "status", "--json").stdout)["documents"] == 3
+    listed = json.loads(ragtune(home, "sources", "--json").stdout)["sources"]
+    assert [(s["name"], s["documents"]) for s in listed] == [("x", 2), ("y", 1)]
+    assert json.loads(ragtune(home, "sources", "remove", "y", "--json").stdout)["removed"] == 1
+    assert json.loads(ragtune(home, "status", "--json").stdout)["documents"] == 2
+    assert_user_error(ragtune(home, "sources", "remove", "y"), "source 'y' is not in this index")
 
 
 def test_status_of_an_empty_home(home):
@@ -92,7 +108,7 @@ def test_demo_docs_ingest_search_and_sync_end_to_end(home, tmp_path):
     search = ragtune(home, "search", "reciprocal rank fusion constant", "-k", "3", "--json")
     assert search.returncode == 0, search.stderr
     results = json.loads(search.stdout)["results"]
-    assert results and results[0]["doc_id"] == "retrieval.html"
+    assert results and results[0]["doc_id"] == "docs/retrieval.html"
     for hit in results:
         assert {"doc_id", "chunk_id", "start", "end", "score", "text"} <= set(hit)
 
@@ -104,7 +120,7 @@ def test_demo_docs_ingest_search_and_sync_end_to_end(home, tmp_path):
 
     pdf_hit = json.loads(ragtune(home, "search", "when is fine-tuning the right choice", "--mode", "bm25",
                                  "--json").stdout)["results"]
-    assert any(h["doc_id"] == "rag-vs-finetuning.pdf" for h in pdf_hit)
+    assert any(h["doc_id"] == "docs/rag-vs-finetuning.pdf" for h in pdf_hit)
 
     faq = docs / "faq.txt"
     faq.write_text(faq.read_text() + "\n\nQ: Does ragtune run offline?\nA: Yes, models ship as wheels.\n")
@@ -113,6 +129,8 @@ def test_demo_docs_ingest_search_and_sync_end_to_end(home, tmp_path):
     assert (sync["added"], sync["updated"], sync["removed"], sync["unchanged"]) == (0, 1, 1, 2)
     status = json.loads(ragtune(home, "status", "--json").stdout)
     assert status["documents"] == 3
+    (source,) = json.loads(ragtune(home, "sources", "--json").stdout)["sources"]
+    assert (source["name"], source["root"], source["documents"]) == ("docs", str(docs.resolve()), 3)
 
     human = ragtune(home, "search", "offline models")
     assert human.returncode == 0 and "faq.txt" in human.stdout

@@ -88,7 +88,7 @@ def test_every_answer_is_audited_with_what_produced_it(home, tmp_path):
     body = record.body
     assert body["question"] == "Who is the budget owner?" and body["answer"] == answer.answer
     assert body["retrieval"]["k"] == 2 and body["store_version"] == index.documents.store.version()
-    assert body["retrieved"][0]["doc_version"] == index.documents.document("heron.md").version
+    assert body["retrieved"][0]["doc_version"] == index.documents.document("heron/heron.md").version
     assert "Sources:" in body["prompt"][-1]["content"]
     assert body["model"]["model_id"] == "default" and body["generation"]["temperature"] == 0.0
     assert "total" in body["latency_ms"] and body["citations"] == [c.to_json() for c in answer.citations]

@@ -40,32 +40,32 @@ def test_ingest_adds_then_skips_unchanged_documents(fake_index: Index, tmp_path:
     assert status.documents == 6 and status.backend == "lancedb" and status.search == "exact"
 
 
-def test_document_ids_are_paths_relative_to_the_folder_or_file_names(fake_index: Index, tmp_path: Path):
+def test_document_ids_are_the_source_name_and_the_path_inside_it(fake_index: Index, tmp_path: Path):
     docs = make_docs(tmp_path / "docs", n=1)
     fake_index.documents.ingest([docs])
-    assert fake_index.documents.document("notes/doc0.md") is not None
+    assert fake_index.documents.document("docs/notes/doc0.md") is not None
     single = write(tmp_path / "other" / "single.txt", "a lone file")
     fake_index.documents.ingest([single])
-    assert fake_index.documents.document("single.txt").text == "a lone file"
+    assert fake_index.documents.document("single/single.txt").text == "a lone file"
 
 
 def test_changing_a_document_replaces_its_chunks_without_duplicates(fake_index: Index, tmp_path: Path):
     docs = make_docs(tmp_path / "docs")
     fake_index.documents.ingest([docs])
     before = fake_index.documents.status().chunks
-    old_version = fake_index.documents.document("notes/doc1.md").version
+    old_version = fake_index.documents.document("docs/notes/doc1.md").version
     path = docs / "notes" / "doc1.md"
     path.write_text(path.read_text() + "\nA new closing paragraph about zebras.\n")
     report = fake_index.documents.ingest([docs])
     assert (report.added, report.updated, report.unchanged) == (0, 1, 5)
-    doc = fake_index.documents.document("notes/doc1.md")
+    doc = fake_index.documents.document("docs/notes/doc1.md")
     assert doc.version != old_version and "zebras" in doc.text
     rows = chunk_rows(fake_index)
     assert len({r[0] for r in rows}) == len(rows) == fake_index.documents.status().chunks
     assert fake_index.documents.status().chunks >= before
     table = fake_index.documents.store.chunk_columns()
     versions = {v for d, v in zip(table["doc_id"].to_pylist(), table["doc_version"].to_pylist())
-                if d == "notes/doc1.md"}
+                if d == "docs/notes/doc1.md"}
     assert versions == {doc.version}
 
 
@@ -86,8 +86,8 @@ def test_sync_removes_deleted_files_and_their_chunks(fake_index: Index, tmp_path
     (docs / "notes" / "doc3.md").unlink()
     report = fake_index.documents.sync(docs)
     assert (report.removed, report.unchanged, report.added, report.updated) == (1, 5, 0, 0)
-    assert fake_index.documents.document("notes/doc3.md") is None
-    assert all(not cid.startswith("notes/doc3.md#") for cid, _, _ in chunk_rows(fake_index))
+    assert fake_index.documents.document("docs/notes/doc3.md") is None
+    assert all(not cid.startswith("docs/notes/doc3.md#") for cid, _, _ in chunk_rows(fake_index))
 
 
 def test_sync_keeps_a_document_that_cannot_be_read_this_time(fake_index: Index, tmp_path: Path):
@@ -96,7 +96,7 @@ def test_sync_keeps_a_document_that_cannot_be_read_this_time(fake_index: Index, 
     (docs / "notes" / "doc0.md").write_bytes(b"\x00\x01binary now")
     report = fake_index.documents.sync(docs)
     assert report.removed == 0 and len(report.failed) == 1
-    assert "keyword0" in fake_index.documents.document("notes/doc0.md").text  # the indexed version survives
+    assert "keyword0" in fake_index.documents.document("docs/notes/doc0.md").text  # the indexed version survives
 
 
 def test_bad_files_are_reported_while_the_others_ingest(fake_index: Index, tmp_path: Path):
@@ -145,7 +145,7 @@ def test_search_results_carry_spans_into_the_stored_document(fake_index: Index, 
     fake_index.documents.ingest([make_docs(tmp_path / "docs")])
     for mode in ("hybrid", "bm25", "dense"):
         hits = fake_index.documents.search("keyword2 subject", mode=mode, k=3).hits
-        assert hits and hits[0].chunk.doc_id == "notes/doc2.md"
+        assert hits and hits[0].chunk.doc_id == "docs/notes/doc2.md"
         for hit in hits:
             doc = fake_index.documents.document(hit.chunk.doc_id)
             assert doc.text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
@@ -157,7 +157,7 @@ def test_path_prefix_filter(fake_index: Index, tmp_path: Path):
     docs = make_docs(tmp_path / "docs")
     fake_index.documents.ingest([docs])
     hits = fake_index.documents.search("paragraph", k=20, filters=Filters(path_prefix=str(docs / "notes"))).hits
-    assert hits and all(h.chunk.doc_id.startswith("notes/") for h in hits)
+    assert hits and all(h.chunk.doc_id.startswith("docs/notes/") for h in hits)
 
 
 @pytest.mark.parametrize("query,k,message", [("   ", 5, "query is empty"), ("x", 0, "k=0")])
@@ -197,7 +197,7 @@ def test_sync_clears_orphans_left_by_an_abandoned_run(home: Path, tmp_path: Path
     report = index.documents.sync(docs / "notes")
     assert report.orphans_removed > 0
     ids = {cid.split("#")[0] for cid, _, _ in chunk_rows(index)}
-    assert ids == {"doc0.md", "doc1.md"} and index.documents.status().documents == 2
+    assert ids == {"notes/doc0.md", "notes/doc1.md"} and index.documents.status().documents == 2
 
 
 def test_a_second_writer_is_refused_while_one_holds_the_lock(fake_index: Index, tmp_path: Path):
@@ -229,6 +229,70 @@ def test_a_reader_sees_another_writers_changes_after_its_refresh_interval(home: 
     reader = Workspace(settings=settings, embedder=FakeEmbedder())
     writer = Workspace(home, embedder=FakeEmbedder())
     writer.documents.ingest([write(tmp_path / "a.md", "apples are red")])
-    assert [h.chunk.doc_id for h in reader.documents.search("apples", mode="bm25").hits] == ["a.md"]
+    assert [h.chunk.doc_id for h in reader.documents.search("apples", mode="bm25").hits] == ["a/a.md"]
     writer.documents.ingest([write(tmp_path / "b.md", "apples are green")])
-    assert {h.chunk.doc_id for h in reader.documents.search("apples", mode="bm25").hits} == {"a.md", "b.md"}
+    assert {h.chunk.doc_id for h in reader.documents.search("apples", mode="bm25").hits} == {"a/a.md", "b/b.md"}
+
+
+def test_two_folders_with_the_same_file_name_are_two_sources_and_sync_touches_only_its_own(fake_index, tmp_path):
+    # the session from the issue: before sources, y/notes.md silently replaced x/notes.md and `sync y` deleted x's
+    write(tmp_path / "x" / "notes.md", "Alpha team owns the billing service.")
+    write(tmp_path / "x" / "handbook.md", "Expenses need two approvals.")
+    write(tmp_path / "y" / "notes.md", "Beta team owns the search cluster.")
+    docs = fake_index.documents
+    assert docs.ingest([tmp_path / "x"]).added == 2
+    assert docs.ingest([tmp_path / "y"]).added == 1
+    assert docs.sync(tmp_path / "y").removed == 0
+    assert docs.status().documents == 3
+    assert {d: docs.document(d).text for d in ("x/notes.md", "y/notes.md")} == {
+        "x/notes.md": "Alpha team owns the billing service.", "y/notes.md": "Beta team owns the search cluster."}
+    listed = {s.name: (s.root, s.kind, s.documents) for s in docs.sources()}
+    assert listed == {"x": (str((tmp_path / "x").resolve()), "folder", 2),
+                      "y": (str((tmp_path / "y").resolve()), "folder", 1)}
+
+    (tmp_path / "y" / "notes.md").unlink()
+    assert docs.sync(tmp_path / "y").removed == 1  # its own deleted file goes; x is untouched
+    assert docs.status().documents == 2 and docs.document("x/handbook.md") is not None
+
+
+def test_a_source_name_stays_with_its_root(fake_index, tmp_path):
+    write(tmp_path / "a" / "docs" / "one.md", "one")
+    write(tmp_path / "b" / "docs" / "two.md", "two")
+    docs = fake_index.documents
+    docs.ingest([tmp_path / "a" / "docs"])
+    with pytest.raises(InputError, match=r"source 'docs' is .*a/docs.*--source NAME"):
+        docs.ingest([tmp_path / "b" / "docs"])
+    assert docs.ingest([tmp_path / "b" / "docs"], source="docs-b").added == 1
+    assert docs.document("docs-b/two.md") is not None and docs.status().documents == 2
+
+
+def test_corpus_ids_are_global_and_a_clash_names_the_owner(fake_index, tmp_path):
+    write(tmp_path / "one.jsonl", '{"id": "a", "text": "first"}\n')
+    write(tmp_path / "two.jsonl", '{"id": "a", "text": "second"}\n{"id": "b", "text": "other"}\n')
+    docs = fake_index.documents
+    docs.ingest([tmp_path / "one.jsonl"])
+    report = docs.ingest([tmp_path / "two.jsonl"])
+    assert report.added == 1 and "already belongs to source 'one'" in report.failed[0].message
+    assert docs.document("a").text == "first"
+
+
+def test_removing_a_source_removes_its_documents_only(fake_index, tmp_path):
+    write(tmp_path / "x" / "a.md", "apples")
+    write(tmp_path / "y" / "b.md", "bananas")
+    docs = fake_index.documents
+    docs.ingest([tmp_path / "x", tmp_path / "y"])
+    assert docs.remove_source("x") == 1
+    assert [s.name for s in docs.sources()] == ["y"]
+    assert [h.chunk.doc_id for h in docs.search("apples bananas", mode="bm25").hits] == ["y/b.md"]
+    with pytest.raises(InputError, match="source 'x' is not in this index"):
+        docs.remove_source("x")
+
+
+def test_gold_ids_may_name_a_file_by_its_path_inside_its_source(fake_index, tmp_path):
+    write(tmp_path / "docs" / "guide" / "intro.md", "hello")
+    write(tmp_path / "c.jsonl", '{"id": "m1", "text": "memo"}\n')
+    docs = fake_index.documents
+    docs.ingest([tmp_path / "docs", tmp_path / "c.jsonl"])
+    assert docs.resolve_ids(["guide/intro.md", "docs/guide/intro.md", "m1", "nope"]) == {
+        "guide/intro.md": "docs/guide/intro.md", "docs/guide/intro.md": "docs/guide/intro.md", "m1": "m1",
+        "nope": "nope"}

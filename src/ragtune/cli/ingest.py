@@ -53,24 +53,27 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
         paths: List[Path] = typer.Argument(..., help="files, folders (recursive) or corpus .jsonl files"),
+        source: Optional[str] = options.SOURCE,
         groups: Optional[str] = options.GROUPS,
         as_json: bool = options.JSON,
     ) -> None:
         """Add new documents and re-index changed ones; unchanged ones are skipped by content hash."""
         documents = state.workspace().documents
-        _run_with_progress(lambda progress: documents.ingest(paths, groups=_groups(groups), on_progress=progress),
-                           as_json)
+        _run_with_progress(lambda progress: documents.ingest(paths, source=source, groups=_groups(groups),
+                                                             on_progress=progress), as_json)
 
     @app.command()
     def sync(
-        directory: Path = typer.Argument(..., help="the folder the index should mirror"),
+        directory: Path = typer.Argument(..., help="the folder (or corpus file) its source should mirror"),
+        source: Optional[str] = options.SOURCE,
         groups: Optional[str] = options.GROUPS,
         as_json: bool = options.JSON,
     ) -> None:
-        """Make the index mirror DIRECTORY: add new files, re-index changed ones, remove deleted ones."""
+        """Make DIRECTORY's source mirror it: add new files, re-index changed ones, remove deleted ones; other
+        sources are untouched."""
         documents = state.workspace().documents
-        _run_with_progress(lambda progress: documents.sync(directory, groups=_groups(groups), on_progress=progress),
-                           as_json)
+        _run_with_progress(lambda progress: documents.sync(directory, source=source, groups=_groups(groups),
+                                                           on_progress=progress), as_json)
 
     @app.command()
     def status(as_json: bool = options.JSON) -> None:

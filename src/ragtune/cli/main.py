@@ -21,6 +21,7 @@ from ragtune.cli import eval as eval_cmd
 from ragtune.cli import finetune as finetune_cmd
 from ragtune.cli import ingest as ingest_cmd
 from ragtune.cli import search as search_cmd
+from ragtune.cli import sources as sources_cmd
 from ragtune.cli.render import err_console
 from ragtune.cli.state import state
 from ragtune.errors import RagtuneError
@@ -51,6 +52,7 @@ app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(finetune_cmd.app, name="finetune")
 app.add_typer(adapters_cmd.app, name="adapters")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(sources_cmd.app, name="sources")
 
 
 def run() -> None:

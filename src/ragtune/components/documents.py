@@ -8,7 +8,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from ragtune.config import RetrievalConfig, Settings
 from ragtune.errors import InputError, StoreError
@@ -19,6 +19,20 @@ from ragtune.retrieve.searcher import Searcher, SearchResult
 from ragtune.store.base import DocumentRecord, Store
 from ragtune.store.factory import open_store
 from ragtune.types import Filters, SearchMode
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    name: str
+    root: str
+    kind: str
+    documents: int
+    chunks: int
+    created: str
+    synced: str
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -69,18 +83,52 @@ class DocumentIndex:
         pinned = open_store(self.settings, self.embedder.model_id, self.embedder.dim, version=version)
         return Searcher(pinned, self.embedder, retrieval)
 
-    def ingest(self, paths: Sequence[str | Path], *, groups: Sequence[str] = (),
+    def ingest(self, paths: Sequence[str | Path], *, source: str | None = None, groups: Sequence[str] = (),
                on_progress: ProgressCallback | None = None) -> IngestReport:
-        """Add new and re-index changed documents; unchanged ones (same content hash) are skipped."""
-        return self._write(expand_sources([Path(p) for p in paths]), groups, False, on_progress)
+        """Add new and re-index changed documents; unchanged ones (same content hash) are skipped. Each path is
+        a source, named ``source`` or after the path (see :mod:`ragtune.ingest.sources`)."""
+        return self._write(expand_sources([Path(p) for p in paths], source), groups, False, on_progress)
 
-    def sync(self, directory: str | Path, *, groups: Sequence[str] = (),
+    def sync(self, root: str | Path, *, source: str | None = None, groups: Sequence[str] = (),
              on_progress: ProgressCallback | None = None) -> IngestReport:
-        """Make the index mirror ``directory``: add new, re-index changed, remove documents no longer there."""
-        path = Path(directory)
-        if not path.is_dir():
-            raise InputError(f"{path}: not a folder (sync mirrors a folder; use ingest for single files)")
-        return self._write(expand_sources([path]), groups, True, on_progress)
+        """Make that source mirror ``root`` (a folder or a corpus file): add new, re-index changed, remove its
+        documents no longer there. Documents of other sources are never touched."""
+        path = Path(root)
+        if not path.exists():
+            raise InputError(f"{path}: no such folder or corpus file")
+        return self._write(expand_sources([path], source), groups, True, on_progress)
+
+    def sources(self) -> list[SourceStatus]:
+        counts = self.store.source_counts()
+        return [SourceStatus(s.name, s.root, s.kind, *counts.get(s.name, (0, 0)), s.created, s.synced)
+                for s in self.store.sources()]
+
+    def remove_source(self, name: str) -> int:
+        """Delete a source and all its documents; returns how many documents went."""
+        if name not in {s.name for s in self.store.sources()}:
+            known = ", ".join(s.name for s in self.store.sources()) or "none"
+            raise InputError(f"source {name!r} is not in this index (sources: {known})")
+        with self._write_lock():
+            try:
+                return self.store.remove_source(name)
+            finally:
+                if self._searcher is not None:
+                    self._searcher.invalidate()
+
+    def resolve_ids(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """Document ids as eval sets may write them → stored ids: the stored id itself, or a file's path inside
+        its source (``guide/intro.md`` for ``docs/guide/intro.md``) when exactly one source holds it; an id
+        that matches nothing maps to itself."""
+        stored = self.store.document_sources()
+        inside: dict[str, list[str]] = {}
+        for doc_id in stored:
+            if "/" in doc_id:
+                inside.setdefault(doc_id.split("/", 1)[1], []).append(doc_id)
+        resolved = {}
+        for doc_id in doc_ids:
+            candidates = inside.get(doc_id, [])
+            resolved[doc_id] = candidates[0] if doc_id not in stored and len(candidates) == 1 else doc_id
+        return resolved
 
     def _write(self, sources, groups: Sequence[str], remove_missing: bool,
                on_progress: ProgressCallback | None) -> IngestReport:
@@ -134,5 +182,5 @@ def corpus_index(settings: Settings, embedder: Embedder, corpus: str | Path) -> 
     key = hashlib.sha256(str(corpus_path.resolve()).encode()).hexdigest()[:12]
     index = DocumentIndex(replace(settings, home=Path(settings.home) / "eval-index" / key), embedder)
     # mirrored, not just added to: a line removed from the corpus file must not linger as a gold document
-    index._write(expand_sources([corpus_path]), (), True, None)
+    index.sync(corpus_path)
     return index

@@ -12,7 +12,7 @@ from ragtune.components.adapters import AdapterResolver
 from ragtune.components.documents import DocumentIndex
 from ragtune.config import Settings
 from ragtune.errors import InputError
-from ragtune.evaluate.datasets import QAItem, read_eval_items
+from ragtune.evaluate.datasets import QAItem, read_eval_items, with_gold_ids
 from ragtune.evaluate.diagnose import Diagnosis, diagnose
 from ragtune.evaluate.harness import (
     ADAPTER_CONDITIONS,
@@ -60,6 +60,8 @@ class Evaluator:
             raise InputError(f"shots={shots}: must be >= 0")
         train_items = read_eval_items(Path(train)) if train else None
         source = self.documents if corpus is None else self.open_corpus(Path(corpus))
+        items = with_gold_ids(items, source.resolve_ids(
+            {d for item in items if isinstance(item, QAItem) for d in item.gold_doc_ids}))
         gold_texts = {}
         if condition.startswith("oracle"):
             for doc_id in {d for item in items if isinstance(item, QAItem) for d in item.gold_doc_ids}:

@@ -11,7 +11,7 @@ from ragtune.components.documents import DocumentIndex
 from ragtune.components.evaluation import CorpusOpener
 from ragtune.config import GeneratorConfig, LoraConfig, Settings
 from ragtune.errors import InputError, ModelError
-from ragtune.evaluate.datasets import QAItem, read_eval_items
+from ragtune.evaluate.datasets import QAItem, read_eval_items, with_gold_ids
 from ragtune.evaluate.harness import DEFAULT_SHOTS
 from ragtune.finetune.checks import CheckReport
 from ragtune.finetune.pipeline import (
@@ -103,6 +103,7 @@ class Tuner:
         if not items:
             raise InputError(f"{qa}: no QA items (question/answers/gold_doc_ids) to build RAFT examples from")
         source = self.open_corpus(Path(corpus))
+        items = with_gold_ids(items, source.resolve_ids({d for i in items for d in i.gold_doc_ids}))
         by_doc = chunks_by_doc(source.store)
         rows, stats = raft_examples(items, searcher=source.searcher, doc_chunks=lambda d: by_doc.get(d, []),
                                     distractors=distractors, oracle_share=oracle_share, seed=seed)

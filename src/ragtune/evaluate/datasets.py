@@ -10,7 +10,7 @@ Every problem names the file and line; the whole file is checked before anything
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Union
 
@@ -103,3 +103,9 @@ def read_eval_items(path: Path) -> list[EvalItem]:
             raise InputError(f"{where}: expected a QA item (with 'question') or a behaviour item ('input' and "
                              "'output')")
     return items
+
+
+def with_gold_ids(items: list[EvalItem], resolved: dict[str, str]) -> list[EvalItem]:
+    """The items with their gold document ids mapped through ``resolved`` (ids as written → stored ids)."""
+    return [replace(i, gold_doc_ids=tuple(resolved.get(d, d) for d in i.gold_doc_ids)) if isinstance(i, QAItem)
+            else i for i in items]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
 from ragtune.errors import InputError
 from ragtune.evaluate.datasets import read_qa
@@ -71,6 +71,8 @@ class SearchableIndex(Protocol):
 
     def search(self, query: str, *, mode: SearchMode = "hybrid", k: int = 10) -> SearchResult: ...
 
+    def resolve_ids(self, doc_ids: Iterable[str]) -> dict[str, str]: ...
+
 
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
@@ -97,6 +99,7 @@ def evaluate_retrieval(
     if report.failed and not (report.added or report.unchanged):
         raise InputError(f"{corpus}: {report.failed[0].reason}")
     documents, chunks = index.store.counts()
+    resolved = index.resolve_ids({d for item in scored for d in item.gold_doc_ids})
     index.search(scored[0].question, mode="hybrid", k=1)  # load models and the in-memory index up front
     results: dict[str, ModeScores] = {}
     per_question: dict[str, dict[str, float]] = {}
@@ -109,7 +112,7 @@ def evaluate_retrieval(
             hits = index.search(item.question, mode=mode, k=DEPTH).hits
             lat.append((time.perf_counter() - t) * 1000)
             ranked = dedupe([h.chunk.doc_id for h in hits])
-            gold = set(item.gold_doc_ids)
+            gold = {resolved[d] for d in item.gold_doc_ids}
             r1.append(recall_at_k(ranked, gold, 1))
             r5.append(recall_at_k(ranked, gold, 5))
             r10.append(recall_at_k(ranked, gold, 10))

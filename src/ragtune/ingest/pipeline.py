@@ -13,18 +13,19 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ragtune.config import Settings
-from ragtune.errors import ParseError
+from ragtune.errors import InputError, ParseError
 from ragtune.ingest.chunker import chunk_document
 from ragtune.ingest.normalize import normalize_document
 from ragtune.ingest.planner import plan_sync
-from ragtune.ingest.sources import ExpandedSources, SourceFailure, SourceRef
+from ragtune.ingest.sources import ExpandedSources, SourceFailure, SourceRef, SourceRoot
 from ragtune.models.embedder import Embedder
-from ragtune.store.base import ChunkBatch, DocumentRecord, Store
+from ragtune.store.base import ChunkBatch, DocumentRecord, SourceRecord, Store
 from ragtune.text import analyze, sha256_text
 from ragtune.types import Chunk, Document
 
@@ -107,14 +108,24 @@ def run_ingest(
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
     started = time.perf_counter()
+    _check_roots(store, sources.roots)
     report = IngestReport(failed=list(sources.failures), skipped=sources.skipped)
-    existing = store.fingerprints()
+    owners = store.document_sources()
+    names = {r.name for r in sources.roots}
+    # only this run's sources are planned against: sync never touches another source's documents
+    existing = {i: fp for i, fp in store.fingerprints().items() if owners.get(i) in names}
     notify = on_progress or (lambda _p: None)
 
     incoming: dict[str, str] = {}
     unreadable: list[str] = []
     refs: dict[str, SourceRef] = {}
     for i, ref in enumerate(sources.refs):
+        owner = owners.get(ref.doc_id)
+        if owner is not None and owner != ref.source:
+            report.failed.append(SourceFailure(ref.source_path, f"document id {ref.doc_id!r} already belongs to "
+                                               f"source {owner!r}; corpus ids must be unique across sources (rename "
+                                               f"it, or `ragtune sources remove {owner}`)"))
+            continue
         try:
             incoming[ref.doc_id] = fingerprint(ref, ref.raw(), settings, embedder.model_id, groups)
             refs[ref.doc_id] = ref
@@ -138,7 +149,7 @@ def run_ingest(
             continue
         pending.documents.append(
             DocumentRecord(doc.doc_id, doc.version, fp, doc.source_path, doc.title, doc.text, doc.metadata,
-                           tuple(sorted(groups)), len(chunks), now)
+                           tuple(sorted(groups)), len(chunks), now, ref.source)
         )
         pending.chunks.extend(chunks)
         if ref.doc_id in existing:
@@ -155,10 +166,28 @@ def run_ingest(
         store.remove_documents(plan.removed)
         report.removed = len(plan.removed)
         report.orphans_removed = store.remove_orphan_chunks()
+    _save_roots(store, sources.roots, now)
     store.ensure_indexes(settings.retrieval.exact_max_chunks)
     report.store_version = store.version()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _check_roots(store: Store, roots: Sequence[SourceRoot]) -> None:
+    """A source name stays with its root: the same name for another path would mix two sources' documents."""
+    known = {s.name: s for s in store.sources()}
+    for root in roots:
+        other = known.get(root.name)
+        if other is not None and Path(other.root) != root.root:
+            raise InputError(f"source {root.name!r} is {other.root}; {root.root} is another {root.kind}: pass "
+                             f"--source NAME to ingest it as its own source")
+
+
+def _save_roots(store: Store, roots: Sequence[SourceRoot], now: str) -> None:
+    known = {s.name: s for s in store.sources()}
+    for root in roots:
+        created = known[root.name].created if root.name in known else now
+        store.save_source(SourceRecord(root.name, str(root.root), root.kind, created, now))
 
 
 def _embed_with_progress(

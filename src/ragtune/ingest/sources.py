@@ -1,13 +1,17 @@
-"""Expand the paths given to ingest/sync into documents with stable ids.
+"""Expand the paths given to ingest/sync into named sources and documents with stable ids.
 
-Document ids: a corpus line's ``id``; a file's path relative to the folder given (``guide/intro.md``); a single
-file's name. Hidden files and folders (``.git``, ``.ragtune``) are skipped, as are files of unsupported types
+Every path given is a source: a folder, a single file or a corpus file, named by ``--source`` or by default after
+the path (a folder's name, a file's stem). Document ids: a file's source name and path inside the source
+(``docs/guide/intro.md``; ``notes/notes.md`` for a single file ``notes.md``), so two folders that both hold a
+``notes.md`` never collide; a corpus line's own ``id`` (corpus ids are global: eval sets name them as gold
+documents). Hidden files and folders (``.git``, ``.ragtune``) are skipped, as are files of unsupported types
 inside folders. Problems with one file become a per-file failure so the rest still ingest; a path that does not
 exist, an explicitly named unsupported file, or two inputs claiming one id stop the run before anything is written.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -28,6 +32,7 @@ class SourceRef:
     source_path: str
     file: Path | None = None
     record: CorpusRecord | None = None
+    source: str = ""
 
     def raw(self) -> bytes:
         """The content whose hash decides "unchanged"."""
@@ -68,30 +73,64 @@ class SourceFailure:
 
 
 @dataclass(frozen=True)
+class SourceRoot:
+    """A named root the documents came from."""
+
+    name: str
+    root: Path  # absolute
+    kind: str  # "folder" | "file" | "corpus"
+
+
+@dataclass(frozen=True)
 class ExpandedSources:
     refs: list[SourceRef]
     failures: list[SourceFailure]
     skipped: int  # files inside folders whose type ragtune does not read
+    roots: list[SourceRoot]
+
+
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def check_source_name(name: str) -> str:
+    if not _SOURCE_NAME.fullmatch(name):
+        raise InputError(f"source name {name!r}: use letters, digits, '.', '_' or '-' (up to 64 characters, "
+                         "starting with a letter or digit)")
+    return name
+
+
+def default_source_name(path: Path) -> str:
+    """A folder's name, or a file's stem, made a valid source name."""
+    resolved = path.resolve()
+    raw = resolved.name if resolved.is_dir() else resolved.stem
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-._")[:64]
+    return name or "root"
 
 
 def _is_hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
-def _corpus_refs(path: Path, shown: str) -> list[SourceRef]:
-    return [SourceRef(r.doc_id, shown, record=r) for r in read_corpus(path)]
+def _corpus_refs(path: Path, shown: str, source: str) -> list[SourceRef]:
+    return [SourceRef(r.doc_id, shown, record=r, source=source) for r in read_corpus(path)]
 
 
-def expand_sources(paths: Sequence[Path]) -> ExpandedSources:
+def expand_sources(paths: Sequence[Path], source: str | None = None) -> ExpandedSources:
+    """Each path is one source, named ``source`` (only with a single path) or after the path."""
     if not paths:
         raise InputError("no paths given: name files, folders or corpus .jsonl files to ingest")
+    if source is not None and len(paths) > 1:
+        raise InputError(f"--source {source}: names one source; give one path with it (got {len(paths)})")
     refs: list[SourceRef] = []
     failures: list[SourceFailure] = []
+    roots: list[SourceRoot] = []
     skipped = 0
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such file or folder")
+        name = check_source_name(source) if source is not None else default_source_name(path)
         if path.is_dir():
+            roots.append(SourceRoot(name, path.resolve(), "folder"))
             for file in sorted(p for p in path.rglob("*") if p.is_file()):
                 relative = file.relative_to(path)
                 if _is_hidden(relative):
@@ -100,25 +139,31 @@ def expand_sources(paths: Sequence[Path]) -> ExpandedSources:
                 shown = str(file)
                 if suffix == CORPUS_EXTENSION:
                     try:
-                        refs.extend(_corpus_refs(file, shown))
+                        refs.extend(_corpus_refs(file, shown, name))
                     except InputError as exc:
                         failures.append(SourceFailure(shown, str(exc)))
                 elif suffix in SUPPORTED_EXTENSIONS:
-                    refs.append(SourceRef(relative.as_posix(), shown, file=file))
+                    refs.append(SourceRef(f"{name}/{relative.as_posix()}", shown, file=file, source=name))
                 else:
                     skipped += 1
         elif path.suffix.lower() == CORPUS_EXTENSION:
+            roots.append(SourceRoot(name, path.resolve(), "corpus"))
             try:
-                refs.extend(_corpus_refs(path, str(path)))
+                refs.extend(_corpus_refs(path, str(path), name))
             except InputError as exc:
                 failures.append(SourceFailure(str(path), str(exc)))
         elif path.suffix.lower() in SUPPORTED_EXTENSIONS:
-            refs.append(SourceRef(path.name, str(path), file=path))
+            roots.append(SourceRoot(name, path.resolve(), "file"))
+            refs.append(SourceRef(f"{name}/{path.name}", str(path), file=path, source=name))
         else:
             supported = ", ".join(sorted(SUPPORTED_EXTENSIONS | {CORPUS_EXTENSION}))
             raise InputError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; supported: {supported}")
+    names = [r.name for r in roots]
+    if len(set(names)) < len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise InputError(f"two paths would both be source {twice!r}: ingest them one at a time with --source NAME")
     _check_unique(refs)
-    return ExpandedSources(refs, failures, skipped)
+    return ExpandedSources(refs, failures, skipped, roots)
 
 
 def _check_unique(refs: list[SourceRef]) -> None:

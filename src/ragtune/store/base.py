@@ -30,6 +30,18 @@ class DocumentRecord:
     groups: tuple[str, ...]
     n_chunks: int
     indexed_at: str
+    source: str = ""  # the named source (folder, file or corpus) the document came from
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """An ingested root: a folder, a single file or a corpus file, under a name unique in the index."""
+
+    name: str
+    root: str  # absolute path
+    kind: str  # "folder" | "file" | "corpus"
+    created: str
+    synced: str  # when it was last ingested or synced
 
 
 @dataclass(frozen=True)
@@ -51,8 +63,26 @@ class ScoredId:
 class Store(Protocol):
     backend: str
 
-    def fingerprints(self) -> dict[str, str]:
-        """doc_id → fingerprint of every live document."""
+    def fingerprints(self, source: str | None = None) -> dict[str, str]:
+        """doc_id → fingerprint of every live document (of one source, when given)."""
+        ...
+
+    def document_sources(self) -> dict[str, str]:
+        """doc_id → source name of every live document."""
+        ...
+
+    def sources(self) -> list[SourceRecord]: ...
+
+    def source_counts(self) -> dict[str, tuple[int, int]]:
+        """source name → (documents, chunks)."""
+        ...
+
+    def save_source(self, source: SourceRecord) -> None:
+        """Insert or update a source row (by name)."""
+        ...
+
+    def remove_source(self, name: str) -> int:
+        """Delete a source with all its documents and chunks; returns how many documents went."""
         ...
 
     def document_versions(self) -> dict[str, str]:

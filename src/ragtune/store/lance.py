@@ -19,13 +19,21 @@ import numpy as np
 import pyarrow as pa
 
 from ragtune.errors import StoreError
-from ragtune.store.base import CHUNK_COLUMNS, RESULT_COLUMNS, ChunkBatch, DocumentRecord, ScoredId
+from ragtune.store.base import (
+    CHUNK_COLUMNS,
+    RESULT_COLUMNS,
+    ChunkBatch,
+    DocumentRecord,
+    ScoredId,
+    SourceRecord,
+)
 from ragtune.text import STOP_WORDS, sha256_text
 from ragtune.types import Filters, metadata_pairs
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: documents carry their source; a sources table
 CHUNKS = "chunks"
 DOCUMENTS = "documents"
+SOURCES = "sources"
 # Small batches each add a fragment; compacting past this many keeps scans fast without rewriting big files.
 _MAX_FRAGMENTS = 64
 # Old table versions are what the audit log pins; never let maintenance delete them.
@@ -74,8 +82,13 @@ DOCUMENT_SCHEMA = pa.schema(
         ("groups", pa.list_(pa.string())),
         ("n_chunks", pa.int32()),
         ("indexed_at", pa.string()),
+        ("source", pa.string()),
     ]
 )
+
+
+SOURCE_SCHEMA = pa.schema([("name", pa.string()), ("root", pa.string()), ("kind", pa.string()),
+                           ("created", pa.string()), ("synced", pa.string())])
 
 
 def filters_sql(filters: Filters) -> str | None:
@@ -113,6 +126,9 @@ class LanceStore:
             self._db.open_table(DOCUMENTS) if DOCUMENTS in names
             else self._db.create_table(DOCUMENTS, schema=DOCUMENT_SCHEMA)
         )
+        self._sources = (
+            self._db.open_table(SOURCES) if SOURCES in names else self._db.create_table(SOURCES, schema=SOURCE_SCHEMA)
+        )
         if version is not None:
             versions = {int(v["version"]) for v in self._chunks.list_versions()}
             if version not in versions:
@@ -130,8 +146,9 @@ class LanceStore:
             raise StoreError(f"{path}: unreadable index manifest ({exc}); delete the folder to rebuild") from exc
         if found.get("schema") != SCHEMA_VERSION:
             raise StoreError(
-                f"{path}: index schema {found.get('schema')} but this ragtune uses {SCHEMA_VERSION}; "
-                "delete the index folder and ingest again"
+                f"{path}: index schema {found.get('schema')} but this ragtune uses {SCHEMA_VERSION} (documents now "
+                f"belong to named sources); delete {self.root} and ingest your folders again (audit records of "
+                "the old index can no longer be replayed)"
             )
         if found.get("embedder") != self.embedder_id or found.get("dim") != self.dim:
             raise StoreError(
@@ -143,9 +160,18 @@ class LanceStore:
     def _scan(self, table, columns: list[str], where: str | None = None) -> pa.Table:
         return table.to_lance().to_table(columns=columns, filter=where)
 
-    def fingerprints(self) -> dict[str, str]:
-        rows = self._scan(self._documents, ["doc_id", "fingerprint"])
+    def fingerprints(self, source: str | None = None) -> dict[str, str]:
+        where = None if source is None else f"source = {_sql_str(source)}"
+        rows = self._scan(self._documents, ["doc_id", "fingerprint"], where)
         return dict(zip(rows["doc_id"].to_pylist(), rows["fingerprint"].to_pylist()))
+
+    def document_sources(self) -> dict[str, str]:
+        rows = self._scan(self._documents, ["doc_id", "source"])
+        return dict(zip(rows["doc_id"].to_pylist(), rows["source"].to_pylist()))
+
+    def sources(self) -> list[SourceRecord]:
+        return sorted((SourceRecord(**row) for row in self._scan(self._sources, SOURCE_SCHEMA.names).to_pylist()),
+                      key=lambda r: r.name)
 
     def document_versions(self) -> dict[str, str]:
         rows = self._scan(self._documents, ["doc_id", "version"])
@@ -166,7 +192,7 @@ class LanceStore:
             doc_id=row["doc_id"], version=row["version"], fingerprint=row["fingerprint"],
             source_path=row["source_path"], title=row["title"], text=row["text"],
             metadata=json.loads(row["metadata"] or "{}"), groups=tuple(row["groups"] or ()),
-            n_chunks=row["n_chunks"], indexed_at=row["indexed_at"],
+            n_chunks=row["n_chunks"], indexed_at=row["indexed_at"], source=row["source"],
         )
 
     def reusable_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -205,6 +231,24 @@ class LanceStore:
             part = list(doc_ids[start : start + 500])
             self._chunks.delete(_in_list("doc_id", part))
             self._documents.delete(_in_list("doc_id", part))
+
+    def source_counts(self) -> dict[str, tuple[int, int]]:
+        rows = self._scan(self._documents, ["source", "n_chunks"])
+        counts: dict[str, tuple[int, int]] = {}
+        for name, n in zip(rows["source"].to_pylist(), rows["n_chunks"].to_pylist()):
+            documents, chunks = counts.get(name, (0, 0))
+            counts[name] = (documents + 1, chunks + int(n))
+        return counts
+
+    def save_source(self, source: SourceRecord) -> None:
+        self._sources.merge_insert("name").when_matched_update_all().when_not_matched_insert_all().execute(
+            pa.Table.from_pylist([source.__dict__], schema=SOURCE_SCHEMA))
+
+    def remove_source(self, name: str) -> int:
+        doc_ids = list(self.fingerprints(name))
+        self.remove_documents(doc_ids)
+        self._sources.delete(f"name = {_sql_str(name)}")
+        return len(doc_ids)
 
     def remove_orphan_chunks(self) -> int:
         live = set(self._scan(self._documents, ["doc_id"])["doc_id"].to_pylist())
@@ -249,7 +293,7 @@ class LanceStore:
                 "doc_id": d.doc_id, "version": d.version, "fingerprint": d.fingerprint,
                 "source_path": d.source_path, "title": d.title, "text": d.text,
                 "metadata": json.dumps(dict(d.metadata), sort_keys=True), "groups": list(d.groups),
-                "n_chunks": d.n_chunks, "indexed_at": d.indexed_at,
+                "n_chunks": d.n_chunks, "indexed_at": d.indexed_at, "source": d.source,
             }
             for d in documents
         ]
