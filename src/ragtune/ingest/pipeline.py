@@ -114,6 +114,8 @@ def run_ingest(
     names = {r.name for r in sources.roots}
     # only this run's sources are planned against: sync never touches another source's documents
     existing = {i: fp for i, fp in store.fingerprints().items() if owners.get(i) in names}
+    for doc_id in store.inconsistent_documents() & set(existing):
+        existing[doc_id] = ""  # its chunks do not match its row (a write cut short): index it again
     notify = on_progress or (lambda _p: None)
 
     incoming: dict[str, str] = {}

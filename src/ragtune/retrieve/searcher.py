@@ -51,7 +51,7 @@ def validate_query(query: str, mode: str, k: int) -> str:
 class _ExactState:
     """Everything exact search needs, loaded from one store version."""
 
-    def __init__(self, table: pa.Table, dim: int) -> None:
+    def __init__(self, table: pa.Table, dim: int, live_docs: set[str]) -> None:
         self.results = table.select(list(RESULT_COLUMNS))
         self.n = table.num_rows
         self.chunk_ids: list[str] = table["chunk_id"].to_pylist()
@@ -61,15 +61,19 @@ class _ExactState:
         self.lexical = LexicalIndex.build(table["terms"])
         self.source_paths = np.array(table["source_path"].to_pylist(), dtype=str)
         self._meta_kv = table["meta_kv"]
+        # chunks whose document row is missing (a write cut short) are never results
+        live = np.fromiter((d in live_docs for d in table["doc_id"].to_pylist()), dtype=bool, count=self.n)
+        self.live: np.ndarray | None = None if live.all() else live
         self._meta_sets: list[set[str]] | None = None
         self._chunk_cache: dict[int, Chunk] = {}
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         if filters.empty:
-            return None
+            return self.live
         if filters.metadata and self._meta_sets is None:
             self._meta_sets = [set(kv or ()) for kv in self._meta_kv.to_pylist()]
-        return filters.mask(self.source_paths, self._meta_sets or [])
+        keep = filters.mask(self.source_paths, self._meta_sets or [])
+        return keep if self.live is None else keep & self.live
 
     def chunks(self, indices: list[int]) -> list[Chunk]:
         """Chunks by row, built from Arrow once and then served from a per-version cache."""
@@ -112,7 +116,9 @@ class Searcher:
     def _exact_state(self, version: int) -> _ExactState:
         with self._lock:
             if self._state is None or self._state[0] != version:
-                self._state = (version, _ExactState(self.store.chunk_columns(), self.embedder.dim))
+                # chunks first, then the live documents: a document committed in between is simply live
+                table = self.store.chunk_columns()
+                self._state = (version, _ExactState(table, self.embedder.dim, set(self.store.document_versions())))
             return self._state[1]
 
     def search(self, query: str, mode: SearchMode = "hybrid", k: int = 10, filters: Filters | None = None) -> SearchResult:
@@ -175,8 +181,9 @@ class Searcher:
         if state is not None:
             row_idx = [state.row_of[cid] for cid in ids]
             chunks = state.chunks(row_idx)
-        else:  # a chunk deleted between the index lookup and this fetch is dropped
-            by_id = {r["chunk_id"]: r for r in self.store.chunks_by_id(ids).to_pylist()}
+        else:  # a chunk deleted between the index lookup and this fetch, or of no live document, is dropped
+            live = set(self.store.document_versions())
+            by_id = {r["chunk_id"]: r for r in self.store.chunks_by_id(ids).to_pylist() if r["doc_id"] in live}
             ranked = [item for item in ranked if item[0] in by_id]
             chunks = [chunk_from_row(by_id[cid]) for cid, _, _ in ranked]
         listed = {name: dict(items) for name, items in lists.items()}

@@ -90,10 +90,15 @@ class Store(Protocol):
         ...
 
     def replace_documents(self, documents: Sequence[DocumentRecord], batch: ChunkBatch) -> None:
-        """Make exactly these chunks the live chunks of these documents (idempotent)."""
+        """Make exactly these chunks the live chunks of these documents (idempotent). Readers must never see a
+        document with no chunks or with chunks of two versions while this runs."""
         ...
 
     def remove_documents(self, doc_ids: Sequence[str]) -> None: ...
+
+    def inconsistent_documents(self) -> set[str]:
+        """Documents whose row's chunk count differs from the chunks stored for them (a write cut short)."""
+        ...
 
     def remove_orphan_chunks(self) -> int:
         """Delete chunks whose document row is missing (left by an interrupted run); returns how many."""

@@ -1,10 +1,13 @@
 """LanceDB store: two tables under ``RAGTUNE_HOME/lance`` and a small ``ragtune.json`` naming the embedder.
 
-Why the write order is safe to re-run: for a batch of documents we (1) delete every chunk of those doc ids,
-(2) add the new chunks, (3) upsert the document rows. The document row is the commit marker — until it holds the
-new fingerprint, the next ingest treats the document as changed and step (1) clears whatever a crash left. Each
-step touches only the rows of the batch (Lance writes deletion files and new fragments; it does not rewrite the
-table), so the cost of an update scales with the changed documents. Old table versions stay readable (time
+Why the write order is safe for readers and to re-run: for a batch of documents we (1) swap their chunks in one
+commit (a merge that inserts the new chunks and deletes every other chunk of those doc ids), then (2) upsert the
+document rows. A concurrent reader sees each document's old chunks or its new ones, never none and never both.
+The document row is the commit marker — until it holds the new fingerprint, the next ingest treats the document
+as changed and redoes it; a new document whose row never landed leaves orphan chunks, which search hides (only
+chunks of live documents are searched) and the next sync deletes. Each step touches only the rows of the batch
+(Lance writes deletion files and new fragments; it does not rewrite the table), so the cost of an update scales
+with the changed documents. Old table versions stay readable (time
 travel), which the audit log relies on.
 """
 
@@ -217,9 +220,13 @@ class LanceStore:
         if not documents:
             return
         ids = [d.doc_id for d in documents]
-        self._chunks.delete(_in_list("doc_id", ids))
         if batch.chunks:
-            self._chunks.add(self._chunk_table(batch))
+            # One commit swaps the documents' chunks: new rows in, every other row of these documents out. A
+            # reader sees the version before or after it, never a document with no chunks or two versions mixed.
+            (self._chunks.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all()
+             .when_not_matched_by_source_delete(_in_list("doc_id", ids)).execute(self._chunk_table(batch)))
+        else:
+            self._chunks.delete(_in_list("doc_id", ids))
         self._documents.merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(
             self._document_table(documents)
         )
@@ -231,6 +238,14 @@ class LanceStore:
             part = list(doc_ids[start : start + 500])
             self._chunks.delete(_in_list("doc_id", part))
             self._documents.delete(_in_list("doc_id", part))
+
+    def inconsistent_documents(self) -> set[str]:
+        docs = self._scan(self._documents, ["doc_id", "n_chunks"])
+        expected = dict(zip(docs["doc_id"].to_pylist(), docs["n_chunks"].to_pylist()))
+        found: dict[str, int] = {}
+        for doc_id in self._scan(self._chunks, ["doc_id"])["doc_id"].to_pylist():
+            found[doc_id] = found.get(doc_id, 0) + 1
+        return {d for d, n in expected.items() if found.get(d, 0) != n}
 
     def source_counts(self) -> dict[str, tuple[int, int]]:
         rows = self._scan(self._documents, ["source", "n_chunks"])
