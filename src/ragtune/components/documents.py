@@ -72,7 +72,8 @@ class DocumentIndex:
     def ingest(self, paths: Sequence[str | Path], *, groups: Sequence[str] = (),
                on_progress: ProgressCallback | None = None) -> IngestReport:
         """Add new and re-index changed documents; unchanged ones (same content hash) are skipped."""
-        return self._write(expand_sources([Path(p) for p in paths]), groups, False, on_progress)
+        return self._write(expand_sources([Path(p) for p in paths], self.settings.ingest), groups, False,
+                           on_progress)
 
     def sync(self, directory: str | Path, *, groups: Sequence[str] = (),
              on_progress: ProgressCallback | None = None) -> IngestReport:
@@ -80,7 +81,7 @@ class DocumentIndex:
         path = Path(directory)
         if not path.is_dir():
             raise InputError(f"{path}: not a folder (sync mirrors a folder; use ingest for single files)")
-        return self._write(expand_sources([path]), groups, True, on_progress)
+        return self._write(expand_sources([path], self.settings.ingest), groups, True, on_progress)
 
     def _write(self, sources, groups: Sequence[str], remove_missing: bool,
                on_progress: ProgressCallback | None) -> IngestReport:

@@ -2,8 +2,9 @@
 
 Document ids: a corpus line's ``id``; a file's path relative to the folder given (``guide/intro.md``); a single
 file's name. Hidden files and folders (``.git``, ``.ragtune``) are skipped, as are files of unsupported types
-inside folders. Problems with one file become a per-file failure so the rest still ingest; a path that does not
-exist, an explicitly named unsupported file, or two inputs claiming one id stop the run before anything is written.
+inside folders. Problems with one file (unreadable, over a limit of :class:`IngestConfig`, malformed) become a
+per-file failure so the rest still ingest; a path that does not exist, an explicitly named unsupported file, or
+two inputs claiming one id stop the run before anything is written.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ragtune.errors import InputError, ParseError
+from ragtune.config import IngestConfig
+from ragtune.errors import InputError
 from ragtune.ingest.corpus import CorpusRecord, read_corpus
+from ragtune.ingest.limits import read_limited
 from ragtune.ingest.parsers import SUPPORTED_EXTENSIONS, parse_file
 from ragtune.types import Block, ParsedDocument
 
@@ -29,26 +32,23 @@ class SourceRef:
     file: Path | None = None
     record: CorpusRecord | None = None
 
-    def raw(self) -> bytes:
-        """The content whose hash decides "unchanged"."""
+    def raw(self, limits: IngestConfig) -> bytes:
+        """The content whose hash decides "unchanged"; a file over the size limit is refused unread."""
         if self.record is not None:
             return self.record.raw
         assert self.file is not None
-        try:
-            return self.file.read_bytes()
-        except OSError as exc:
-            raise ParseError(self.source_path, f"cannot read file ({exc.strerror})") from exc
+        return read_limited(self.file, self.source_path, limits.max_file_bytes)
 
     @property
     def format(self) -> str:
         return "jsonl" if self.record is not None else (self.file.suffix.lower().lstrip(".") if self.file else "")
 
-    def parse(self) -> ParsedDocument:
+    def parse(self, limits: IngestConfig) -> ParsedDocument:
         if self.record is not None:
             paragraphs = [p for p in self.record.text.replace("\r\n", "\n").split("\n\n") if p.strip()]
             return ParsedDocument(self.record.title, tuple(Block("paragraph", p) for p in paragraphs))
         assert self.file is not None
-        return parse_file(self.file)
+        return parse_file(self.file, limits)
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -78,11 +78,14 @@ def _is_hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
-def _corpus_refs(path: Path, shown: str) -> list[SourceRef]:
-    return [SourceRef(r.doc_id, shown, record=r) for r in read_corpus(path)]
+def _corpus_refs(path: Path, shown: str, limits: IngestConfig) -> list[SourceRef]:
+    # A corpus is streamed line by line, so the file may be any size; each line is one document and gets the
+    # one-document size limit.
+    return [SourceRef(r.doc_id, shown, record=r) for r in read_corpus(path, max_line_bytes=limits.max_file_bytes)]
 
 
-def expand_sources(paths: Sequence[Path]) -> ExpandedSources:
+def expand_sources(paths: Sequence[Path], limits: IngestConfig | None = None) -> ExpandedSources:
+    limits = limits or IngestConfig()
     if not paths:
         raise InputError("no paths given: name files, folders or corpus .jsonl files to ingest")
     refs: list[SourceRef] = []
@@ -100,7 +103,7 @@ def expand_sources(paths: Sequence[Path]) -> ExpandedSources:
                 shown = str(file)
                 if suffix == CORPUS_EXTENSION:
                     try:
-                        refs.extend(_corpus_refs(file, shown))
+                        refs.extend(_corpus_refs(file, shown, limits))
                     except InputError as exc:
                         failures.append(SourceFailure(shown, str(exc)))
                 elif suffix in SUPPORTED_EXTENSIONS:
@@ -109,7 +112,7 @@ def expand_sources(paths: Sequence[Path]) -> ExpandedSources:
                     skipped += 1
         elif path.suffix.lower() == CORPUS_EXTENSION:
             try:
-                refs.extend(_corpus_refs(path, str(path)))
+                refs.extend(_corpus_refs(path, str(path), limits))
             except InputError as exc:
                 failures.append(SourceFailure(str(path), str(exc)))
         elif path.suffix.lower() in SUPPORTED_EXTENSIONS:
