@@ -103,6 +103,13 @@ def test_html_deeply_nested_tables_keep_rows_in_their_own_table(tmp_path: Path) 
     assert block.text.split("\n") == ["core" + "outer row" * (depth - 1), "outer row"]
 
 
+def test_html_a_table_inside_a_caption_is_not_rows_of_the_outer_table(tmp_path: Path) -> None:
+    html = "<table><caption>Cap <table><tr><td>in caption</td></tr></table></caption><tr><td>row</td></tr></table>"
+    assert parse_file(write(tmp_path, "a.html", html)).blocks == (
+        Block("paragraph", "Cap in caption"), Block("table", "row"),
+    )
+
+
 def test_html_without_title_or_h1_has_empty_title(tmp_path: Path) -> None:
     assert parse_file(write(tmp_path, "a.html", "<p>Just text.</p>")).title == ""
 
