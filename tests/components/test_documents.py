@@ -133,6 +133,29 @@ def test_a_corpus_jsonl_ingests_one_document_per_line_with_metadata(fake_index: 
     assert fake_index.documents.document("a").title == "Alpha"
 
 
+@pytest.mark.parametrize("search", ["exact", "indexed"])
+def test_metadata_filters_tell_an_equals_sign_in_the_key_from_one_in_the_value(home: Path, tmp_path: Path,
+                                                                             search: str):
+    from dataclasses import replace
+
+    from ragtune import RetrievalConfig, Settings
+
+    corpus = tmp_path / "c.jsonl"
+    lines = [{"id": "value", "text": "shared words one", "a": "b=c"},
+             {"id": "key", "text": "shared words two", "a=b": "c"}]
+    corpus.write_text("\n".join(json.dumps(line) for line in lines))
+    exact_max = 0 if search == "indexed" else 100_000
+    settings = replace(Settings(home=home), retrieval=RetrievalConfig(exact_max_chunks=exact_max))
+    documents = Workspace(home, settings=settings, embedder=FakeEmbedder()).documents
+    documents.ingest([corpus])
+    assert documents.status().search == search
+    for where, wanted in ((["a=b=c"], ["value"]), ({"a=b": "c"}, ["key"]), ({"a": "b"}, [])):
+        filters = Filters.parse(None, where) if isinstance(where, list) else Filters(metadata=where)
+        for mode in ("bm25", "dense"):
+            hits = documents.search("shared words", mode=mode, filters=filters).hits
+            assert [h.chunk.doc_id for h in hits] == wanted, (where, mode)
+
+
 def test_a_malformed_corpus_is_rejected_whole(fake_index: Index, tmp_path: Path):
     corpus = tmp_path / "c.jsonl"
     corpus.write_text('{"id": "a", "text": "fine"}\n{"id": "b", "text": \n')
