@@ -81,8 +81,9 @@ def _pdf_failure(source: str, exc: Exception) -> ParseError:
     if isinstance(exc, LimitReachedError):
         # pypdf stopped inflating a stream at its safety limit: a decompression bomb, or a PDF far larger
         # inside than its file size says. Either way not something to index.
-        return ParseError(source, f"a compressed stream expands past pypdf's safety limit (decompression bomb?): "
-                                  f"{_short_reason(exc)}")
+        return ParseError(source, f"a compressed stream expands past pypdf's safety limit (decompression bomb?); "
+                                  f"if the file is genuine, convert it to text first, e.g. with pdftotext "
+                                  f"({_short_reason(exc)})")
     return ParseError(source, f"not a readable PDF: {_short_reason(exc)}")
 
 
