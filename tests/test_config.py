@@ -8,6 +8,7 @@ from ragtune.config import (
     AnswerConfig,
     ChunkingConfig,
     GeneratorConfig,
+    IngestConfig,
     RetrievalConfig,
     Settings,
     resolve_home,
@@ -43,3 +44,16 @@ def test_settings_accept_a_string_home(tmp_path):
 def test_bad_values_are_named(make, message):
     with pytest.raises(ConfigError, match=message):
         make()
+
+
+@pytest.mark.parametrize("name", ["RAGTUNE_MAX_FILE_MB", "RAGTUNE_MAX_PDF_PAGES", "RAGTUNE_MAX_PDF_SECONDS"])
+@pytest.mark.parametrize("value", ["lots", "0", "-1"])
+def test_ingest_limits_from_the_environment_are_checked_by_name(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name}='{value}'"):
+        IngestConfig()
+
+
+def test_ingest_limits_must_be_positive():
+    with pytest.raises(ConfigError, match="max_pdf_pages=0"):
+        IngestConfig(max_pdf_pages=0)

@@ -11,6 +11,7 @@ from ragtune.types import GenerationParams
 
 DEFAULT_HOME = Path(".ragtune")
 STORE_BACKENDS = ("lance",)  # names ragtune.store.factory knows
+MIB = 1 << 20
 
 
 def resolve_home(home: str | Path | None = None) -> Path:
@@ -42,6 +43,43 @@ class ChunkingConfig:
             )
         if not 0 <= self.min_tokens <= self.target_tokens:
             raise ConfigError(f"chunking min_tokens={self.min_tokens}: must be between 0 and target_tokens")
+
+
+def _env_number(name: str, default: float) -> float:
+    """A positive number from the environment variable ``name``, or ``default`` when it is unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a number, e.g. {name}={default:g}") from None
+    if not value > 0:  # also refuses nan
+        raise ConfigError(f"{name}={raw!r}: must be above 0")
+    return value
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """What one input may cost, so a single hostile or broken file cannot stall or exhaust an ingest run.
+
+    A file over ``max_file_bytes`` (64 MiB; ``RAGTUNE_MAX_FILE_MB``) is refused before its bytes are read. A
+    corpus ``.jsonl`` is read line by line rather than whole, so the file itself may be any size; each line is
+    one document and gets the same ``max_file_bytes`` limit. A PDF with more than ``max_pdf_pages`` pages (2,000;
+    ``RAGTUNE_MAX_PDF_PAGES``) is refused before its text is extracted, and extraction stops once it has run
+    ``max_pdf_seconds`` (60 s; ``RAGTUNE_MAX_PDF_SECONDS``), checked between pages. pypdf's own limits cap each
+    decompressed stream (see the pypdf pin in pyproject.toml). Every refusal is a per-file failure: the other
+    files of the run are still indexed.
+    """
+
+    max_file_bytes: int = field(default_factory=lambda: int(_env_number("RAGTUNE_MAX_FILE_MB", 64) * MIB))
+    max_pdf_pages: int = field(default_factory=lambda: int(_env_number("RAGTUNE_MAX_PDF_PAGES", 2000)))
+    max_pdf_seconds: float = field(default_factory=lambda: _env_number("RAGTUNE_MAX_PDF_SECONDS", 60.0))
+
+    def __post_init__(self) -> None:
+        for name in ("max_file_bytes", "max_pdf_pages", "max_pdf_seconds"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"ingest {name}={getattr(self, name)}: must be above 0")
 
 
 @dataclass(frozen=True)
@@ -124,6 +162,7 @@ class Settings:
 
     home: Path = field(default_factory=resolve_home)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     embedder: str = "default"
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)

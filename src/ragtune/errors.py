@@ -35,5 +35,9 @@ class StoreError(RagtuneError):
     """The index on disk cannot be used as asked (wrong embedder, locked, incompatible schema)."""
 
 
+class IndexSchemaError(StoreError):
+    """The index on disk was built by a ragtune with another schema."""
+
+
 class ModelError(RagtuneError):
     """A model could not be found or loaded."""

@@ -1,7 +1,9 @@
 """File helpers: content hashes of files, and atomic writes — a reader never sees half a file or half a folder, and a crash mid-write leaves the old one.
 
 Everything ragtune writes for users or for itself to read back (reports, registry metadata, training rows,
-adapters, converted models) goes through these two functions.
+adapters, converted models) goes through these functions: ``write_atomic`` for a file, ``replace_dir`` for a
+folder ragtune owns (it replaces an existing one), ``write_new_dir`` for a folder the user names as an output
+(it never removes anything of the user's).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import os
 import shutil
 from pathlib import Path
 from typing import Callable
+
+from ragtune.errors import InputError
 
 
 def write_atomic(path: str | Path, content: str | bytes) -> Path:
@@ -36,7 +40,8 @@ def write_atomic(path: str | Path, content: str | bytes) -> Path:
 def replace_dir(target: str | Path, write: Callable[[Path], None]) -> Path:
     """Let ``write`` fill a staging folder beside ``target``, then swap it in for ``target``.
 
-    The staging folder is hidden (``.NAME.PID.tmp``) and per process, so two processes building the same folder
+    For folders ragtune owns (registry versions, checkpoints, the model cache): an existing ``target`` is
+    removed. A folder the user names goes through :func:`write_new_dir` instead. The staging folder is hidden (``.NAME.PID.tmp``) and per process, so two processes building the same folder
     never write into one another's. Between removing the old folder and renaming the new one there is an instant
     with neither; a crash there leaves the complete staging folder behind, never a half-written target."""
     target = Path(target)
@@ -52,6 +57,56 @@ def replace_dir(target: str | Path, write: Callable[[Path], None]) -> Path:
         shutil.rmtree(target)
     os.replace(staging, target)
     return target
+
+
+def write_new_dir(target: str | Path, write: Callable[[Path], None]) -> Path:
+    """Let ``write`` create and fill a staging folder beside ``target``, then move the result to ``target``, which
+    must not exist or be an empty folder.
+
+    Never removes anything it did not create: an empty ``target`` the user made is kept (its permissions and
+    identity too) and the results are moved into it; on failure the staging folder, whatever was already moved
+    in, and parent folders this call created are removed, so ``target`` and its parents are as they were."""
+    target = Path(target)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InputError(f"{target}: exists and is not an empty folder; choose a new folder")
+    created = _missing_parents(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)  # ours: a leftover of this pid's earlier crash
+    moved: list[Path] = []
+    try:
+        write(staging)
+        if target.exists():
+            for entry in sorted(staging.iterdir()):
+                os.replace(entry, target / entry.name)
+                moved.append(target / entry.name)
+            staging.rmdir()
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        for path in moved:  # ours: moved in by this call, into a folder that was empty
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:  # deepest first; only if still empty (rmdir refuses otherwise)
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    return target
+
+
+def _missing_parents(path: Path) -> list[Path]:
+    """The ancestors of ``path`` that do not exist yet, deepest first (what ``mkdir(parents=True)`` creates)."""
+    missing = []
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    return missing
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from ragtune.errors import InputError
 
@@ -25,16 +25,31 @@ def json_type(value: object) -> str:
     return "string"
 
 
-def json_objects(path: Path, *, expected: str = "") -> Iterator[tuple[str, int, dict]]:
+def _lines(handle: BinaryIO, max_line_bytes: int | None) -> Iterator[bytes]:
+    """The file's lines; with a limit, a line longer than it comes back cut short (past the limit, never whole),
+    so one enormous line costs at most the limit in memory. Two spare bytes leave room for a CRLF ending."""
+    if max_line_bytes is None:
+        yield from handle
+        return
+    while raw := handle.readline(max_line_bytes + 2):
+        yield raw
+
+
+def json_objects(path: Path, *, expected: str = "", max_line_bytes: int | None = None,
+                 too_long: str = "") -> Iterator[tuple[str, int, dict]]:
     """(``file:line``, line number, object) for each non-blank line; raises :class:`InputError` at the first line
     that is not UTF-8, not JSON, or not an object. A byte-order mark is tolerated on the first line only, where
-    editors put it. ``expected`` (e.g. "each line needs id and text") is appended to a not-an-object error."""
+    editors put it. ``expected`` (e.g. "each line needs id and text") is appended to a not-an-object error.
+    A line over ``max_line_bytes`` (line ending not counted) is an error too, with ``too_long`` as its reason
+    (the caller knows which setting raises the limit)."""
     path = Path(path)
     hint = f"; {expected}" if expected else ""
     try:
         with path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
+            for number, raw in enumerate(_lines(handle, max_line_bytes), start=1):
                 where = f"{path}:{number}"
+                if max_line_bytes is not None and len(raw.rstrip(b"\r\n")) > max_line_bytes:
+                    raise InputError(f"{where}: {too_long or f'line is longer than {max_line_bytes:,} bytes'}")
                 try:
                     line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError as exc:

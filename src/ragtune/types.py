@@ -3,6 +3,7 @@ layer. All frozen: a stage returns new values, never mutates its input."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping, Sequence
@@ -121,7 +122,8 @@ class Filters:
 
     @staticmethod
     def parse(path_prefix: str | None = None, where: list[str] | None = None) -> "Filters":
-        """Build filters from CLI-style ``key=value`` strings."""
+        """Build filters from CLI-style ``key=value`` strings, split at the first '=' (so the value may hold '='
+        and the key may not; the Python API takes any key)."""
         metadata: dict[str, str] = {}
         for item in where or []:
             key, sep, value = item.partition("=")
@@ -131,7 +133,7 @@ class Filters:
         return Filters(path_prefix or None, metadata)
 
     def mask(self, source_paths: np.ndarray, metadata_sets: Sequence[set[str]]) -> np.ndarray:
-        """Which rows pass: ``source_paths`` a str array, ``metadata_sets`` each row's ``key=value`` strings."""
+        """Which rows pass: ``source_paths`` a str array, ``metadata_sets`` each row's :func:`metadata_pairs`."""
         keep = np.ones(len(source_paths), dtype=bool)
         if self.path_prefix and len(source_paths):
             keep &= np.char.startswith(source_paths, self.path_prefix)
@@ -143,8 +145,13 @@ class Filters:
 
 
 def metadata_pairs(metadata: Mapping[str, str]) -> list[str]:
-    """The searchable form of metadata: sorted ``key=value`` strings."""
-    return sorted(f"{k}={v}" for k, v in metadata.items())
+    """The searchable form of metadata, one string per pair: the JSON array ``["key","value"]``, sorted.
+
+    JSON, not ``key=value``: with '=' in a key or value, "a=b=c" would be both key "a" with value "b=c" and key
+    "a=b" with value "c", so a filter on one would match the other. JSON quotes and escapes both parts, so each
+    pair has exactly one encoding. Stores keep these strings (and compare them whole) in their ``meta_kv``
+    column; changing the encoding means a new store schema version."""
+    return sorted(json.dumps([k, v], ensure_ascii=False, separators=(",", ":")) for k, v in metadata.items())
 
 
 # ---- generation ----------------------------------------------------------------------------------------------

@@ -22,12 +22,12 @@ def make_docs(root: Path, n: int = 5) -> Path:
     return root
 
 
-def chunk_rows(index: Index) -> list[tuple]:
+def chunk_rows(index: Workspace) -> list[tuple]:
     table = index.documents.store.chunk_columns()
     return sorted(zip(table["chunk_id"].to_pylist(), table["text"].to_pylist(), table["start"].to_pylist()))
 
 
-def test_ingest_adds_then_skips_unchanged_documents(fake_index: Index, tmp_path: Path):
+def test_ingest_adds_then_skips_unchanged_documents(fake_index: Workspace, tmp_path: Path):
     docs = make_docs(tmp_path / "docs")
     first = fake_index.documents.ingest([docs])
     assert (first.added, first.updated, first.unchanged, first.removed) == (6, 0, 0, 0)
@@ -40,7 +40,7 @@ def test_ingest_adds_then_skips_unchanged_documents(fake_index: Index, tmp_path:
     assert status.documents == 6 and status.backend == "lancedb" and status.search == "exact"
 
 
-def test_document_ids_are_the_source_name_and_the_path_inside_it(fake_index: Index, tmp_path: Path):
+def test_document_ids_are_the_source_name_and_the_path_inside_it(fake_index: Workspace, tmp_path: Path):
     docs = make_docs(tmp_path / "docs", n=1)
     fake_index.documents.ingest([docs])
     assert fake_index.documents.document("docs/notes/doc0.md") is not None
@@ -49,7 +49,7 @@ def test_document_ids_are_the_source_name_and_the_path_inside_it(fake_index: Ind
     assert fake_index.documents.document("single/single.txt").text == "a lone file"
 
 
-def test_changing_a_document_replaces_its_chunks_without_duplicates(fake_index: Index, tmp_path: Path):
+def test_changing_a_document_replaces_its_chunks_without_duplicates(fake_index: Workspace, tmp_path: Path):
     docs = make_docs(tmp_path / "docs")
     fake_index.documents.ingest([docs])
     before = fake_index.documents.status().chunks
@@ -80,7 +80,7 @@ def test_unchanged_chunk_text_reuses_stored_vectors(home: Path, tmp_path: Path):
     assert report.updated == 1 and report.reused_vectors > 0 and report.embedded < report.chunks
 
 
-def test_sync_removes_deleted_files_and_their_chunks(fake_index: Index, tmp_path: Path):
+def test_sync_removes_deleted_files_and_their_chunks(fake_index: Workspace, tmp_path: Path):
     docs = make_docs(tmp_path / "docs")
     fake_index.documents.sync(docs)
     (docs / "notes" / "doc3.md").unlink()
@@ -90,7 +90,7 @@ def test_sync_removes_deleted_files_and_their_chunks(fake_index: Index, tmp_path
     assert all(not cid.startswith("docs/notes/doc3.md#") for cid, _, _ in chunk_rows(fake_index))
 
 
-def test_sync_keeps_a_document_that_cannot_be_read_this_time(fake_index: Index, tmp_path: Path):
+def test_sync_keeps_a_document_that_cannot_be_read_this_time(fake_index: Workspace, tmp_path: Path):
     docs = make_docs(tmp_path / "docs", n=2)
     fake_index.documents.sync(docs)
     (docs / "notes" / "doc0.md").write_bytes(b"\x00\x01binary now")
@@ -99,7 +99,7 @@ def test_sync_keeps_a_document_that_cannot_be_read_this_time(fake_index: Index, 
     assert "keyword0" in fake_index.documents.document("docs/notes/doc0.md").text  # the indexed version survives
 
 
-def test_bad_files_are_reported_while_the_others_ingest(fake_index: Index, tmp_path: Path):
+def test_bad_files_are_reported_while_the_others_ingest(fake_index: Workspace, tmp_path: Path):
     docs = make_docs(tmp_path / "docs", n=2)
     write(docs / "empty.md", "")
     (docs / "binary.txt").write_bytes(b"\x00\xff\x00\xfe")
@@ -111,7 +111,7 @@ def test_bad_files_are_reported_while_the_others_ingest(fake_index: Index, tmp_p
     assert report.skipped == 1  # the .png inside a folder is not ours to read
 
 
-def test_missing_path_and_unsupported_file_stop_before_anything_is_written(fake_index: Index, tmp_path: Path):
+def test_missing_path_and_unsupported_file_stop_before_anything_is_written(fake_index: Workspace, tmp_path: Path):
     with pytest.raises(InputError, match="no such file"):
         fake_index.documents.ingest([tmp_path / "nope"])
     png = tmp_path / "x.png"
@@ -121,7 +121,7 @@ def test_missing_path_and_unsupported_file_stop_before_anything_is_written(fake_
     assert fake_index.documents.status().documents == 0
 
 
-def test_a_corpus_jsonl_ingests_one_document_per_line_with_metadata(fake_index: Index, tmp_path: Path):
+def test_a_corpus_jsonl_ingests_one_document_per_line_with_metadata(fake_index: Workspace, tmp_path: Path):
     corpus = tmp_path / "c.jsonl"
     lines = [{"id": "a", "title": "Alpha", "text": "alpha text about cats", "lang": "en"},
              {"id": "b", "title": "Beta", "text": "beta text about dogs", "lang": "fr"}]
@@ -133,7 +133,30 @@ def test_a_corpus_jsonl_ingests_one_document_per_line_with_metadata(fake_index: 
     assert fake_index.documents.document("a").title == "Alpha"
 
 
-def test_a_malformed_corpus_is_rejected_whole(fake_index: Index, tmp_path: Path):
+@pytest.mark.parametrize("search", ["exact", "indexed"])
+def test_metadata_filters_tell_an_equals_sign_in_the_key_from_one_in_the_value(home: Path, tmp_path: Path,
+                                                                             search: str):
+    from dataclasses import replace
+
+    from ragtune import RetrievalConfig, Settings
+
+    corpus = tmp_path / "c.jsonl"
+    lines = [{"id": "value", "text": "shared words one", "a": "b=c"},
+             {"id": "key", "text": "shared words two", "a=b": "c"}]
+    corpus.write_text("\n".join(json.dumps(line) for line in lines))
+    exact_max = 0 if search == "indexed" else 100_000
+    settings = replace(Settings(home=home), retrieval=RetrievalConfig(exact_max_chunks=exact_max))
+    documents = Workspace(home, settings=settings, embedder=FakeEmbedder()).documents
+    documents.ingest([corpus])
+    assert documents.status().search == search
+    for where, wanted in ((["a=b=c"], ["value"]), ({"a=b": "c"}, ["key"]), ({"a": "b"}, [])):
+        filters = Filters.parse(None, where) if isinstance(where, list) else Filters(metadata=where)
+        for mode in ("bm25", "dense"):
+            hits = documents.search("shared words", mode=mode, filters=filters).hits
+            assert [h.chunk.doc_id for h in hits] == wanted, (where, mode)
+
+
+def test_a_malformed_corpus_is_rejected_whole(fake_index: Workspace, tmp_path: Path):
     corpus = tmp_path / "c.jsonl"
     corpus.write_text('{"id": "a", "text": "fine"}\n{"id": "b", "text": \n')
     report = fake_index.documents.ingest([corpus])
@@ -141,7 +164,7 @@ def test_a_malformed_corpus_is_rejected_whole(fake_index: Index, tmp_path: Path)
     assert fake_index.documents.status().documents == 0
 
 
-def test_search_results_carry_spans_into_the_stored_document(fake_index: Index, tmp_path: Path):
+def test_search_results_carry_spans_into_the_stored_document(fake_index: Workspace, tmp_path: Path):
     fake_index.documents.ingest([make_docs(tmp_path / "docs")])
     for mode in ("hybrid", "bm25", "dense"):
         hits = fake_index.documents.search("keyword2 subject", mode=mode, k=3).hits
@@ -153,7 +176,7 @@ def test_search_results_carry_spans_into_the_stored_document(fake_index: Index, 
     assert set(hybrid.scores) == {"bm25", "dense", "rrf"} and hybrid.ranks["bm25"] == 1
 
 
-def test_path_prefix_filter(fake_index: Index, tmp_path: Path):
+def test_path_prefix_filter(fake_index: Workspace, tmp_path: Path):
     docs = make_docs(tmp_path / "docs")
     fake_index.documents.ingest([docs])
     hits = fake_index.documents.search("paragraph", k=20, filters=Filters(path_prefix=str(docs / "notes"))).hits
@@ -161,7 +184,7 @@ def test_path_prefix_filter(fake_index: Index, tmp_path: Path):
 
 
 @pytest.mark.parametrize("query,k,message", [("   ", 5, "query is empty"), ("x", 0, "k=0")])
-def test_bad_queries_are_user_errors(fake_index: Index, query: str, k: int, message: str):
+def test_bad_queries_are_user_errors(fake_index: Workspace, query: str, k: int, message: str):
     with pytest.raises(InputError, match=message):
         fake_index.documents.search(query, k=k)
 
@@ -204,7 +227,7 @@ def test_sync_clears_orphans_left_by_an_abandoned_run(home: Path, tmp_path: Path
     assert ids == {"notes/doc0.md", "notes/doc1.md"} and index.documents.status().documents == 2
 
 
-def test_a_second_writer_is_refused_while_one_holds_the_lock(fake_index: Index, tmp_path: Path):
+def test_a_second_writer_is_refused_while_one_holds_the_lock(fake_index: Workspace, tmp_path: Path):
     import fcntl
 
     from ragtune.errors import StoreError

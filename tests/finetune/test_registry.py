@@ -42,10 +42,33 @@ def test_an_unknown_id_names_the_known_ones(tmp_path):
         registry.get("nope-v3")
 
 
+HOSTILE_IDS = ["../evil-v1", "../../evil-v1", "e2e-v1/../../evil-v1", "/tmp/evil-v1", "sub/e2e-v1", "..-v1",
+               "e2e-v1\n", "E2E-v1", ""]
+
+
+@pytest.mark.parametrize("adapter_id", HOSTILE_IDS)
+@pytest.mark.parametrize("method", ["get", "snapshot", "promote", "record_metrics"])
+def test_ids_that_are_paths_are_refused_before_touching_the_filesystem(tmp_path, adapter_id, method):
+    registry = AdapterRegistry(tmp_path / "registry" / "adapters")
+    register(registry, tmp_path)
+    for outside in (tmp_path / "registry" / "evil-v1", tmp_path / "evil-v1"):  # what '..' would reach
+        outside.mkdir(parents=True)
+        (outside / "adapter.json").write_text((registry.get("e2e-v1").path / "adapter.json").read_text())
+    call = {"get": lambda: registry.get(adapter_id), "snapshot": lambda: registry.snapshot(adapter_id),
+            "promote": lambda: registry.promote(adapter_id, force=True),
+            "record_metrics": lambda: registry.record_metrics(adapter_id, "eval", {})}[method]
+    with pytest.raises(InputError, match="not a registry id; expected NAME-vN"):
+        call()
+    assert registry.promoted() is None
+
+
 def test_bad_names_and_folders_are_refused(tmp_path):
     registry = AdapterRegistry(tmp_path / "adapters")
     with pytest.raises(InputError, match="adapter name 'Bad Name'"):
         registry.add("Bad Name", adapter_folder(tmp_path), base_model={}, data={}, hyperparameters={}, training={})
+    for name in ("../up", "a/b", "ok\n"):
+        with pytest.raises(InputError, match="adapter name"):
+            registry.add(name, tmp_path, base_model={}, data={}, hyperparameters={}, training={})
     with pytest.raises(InputError, match="not a peft adapter folder"):
         registry.add("ok", tmp_path, base_model={}, data={}, hyperparameters={}, training={})
     assert registry.list() == []

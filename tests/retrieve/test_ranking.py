@@ -36,6 +36,16 @@ def test_filters_parse_key_value_pairs_and_match_rows():
     assert Filters().empty
 
 
+def test_metadata_pairs_encode_key_and_value_unambiguously():
+    value_has_equals, key_has_equals = metadata_pairs({"a": "b=c"}), metadata_pairs({"a=b": "c"})
+    assert value_has_equals != key_has_equals
+    rows = [set(value_has_equals), set(key_has_equals)]
+    paths = np.array(["x", "y"])
+    assert Filters(metadata={"a": "b=c"}).mask(paths, rows).tolist() == [True, False]
+    assert Filters(metadata={"a=b": "c"}).mask(paths, rows).tolist() == [False, True]
+    assert Filters.parse(None, ["a=b=c"]).metadata == {"a": "b=c"}  # the CLI splits at the first '='
+
+
 def test_a_filter_without_equals_is_a_user_error():
     with pytest.raises(InputError, match="expected key=value"):
         Filters.parse(None, ["lang"])

@@ -101,6 +101,18 @@ class StoreConformance:
         store.remove_documents(["a"])
         assert v0 < v1 < store.version()
 
+    def test_metadata_filters_tell_an_equals_sign_in_the_key_from_one_in_the_value(self, store):
+        # key "a" with value "b=c" and key "a=b" with value "c" both read "a=b=c" when joined with '='
+        put(store, document("v", "apples in v", a="b=c"), document("k", "apples in k", **{"a=b": "c"}),
+            document("q", "apples in q", **{'a"': '"b'}))
+        store.ensure_indexes(exact_max_chunks=0)
+        for metadata, wanted in (({"a": "b=c"}, ["v"]), ({"a=b": "c"}, ["k"]), ({"a": "b"}, []),
+                                 ({'a"': '"b'}, ["q"]), ({"a": '","b'}, [])):
+            lexical = store.search_lexical("apples", 10, Filters(metadata=metadata))
+            assert [s.chunk_id.split("#")[0] for s in lexical] == wanted, metadata
+            dense = store.search_dense(vectors_for(document("v", "apples in v")[1])[0], 10, Filters(metadata=metadata))
+            assert [s.chunk_id.split("#")[0] for s in dense] == wanted, metadata
+
     def test_native_search_honours_filters(self, store):
         put(store, document("a", "apples and pears", lang="en"), document("b", "apples in french", lang="fr"),
             document("c", "nothing relevant", lang="en"))

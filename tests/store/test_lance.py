@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from tests.store.conformance import DIM, StoreConformance, document, put
 
 from ragtune.errors import StoreError
-from ragtune.store.lance import LanceStore
+from ragtune.store.lance import SCHEMA_VERSION, LanceStore
 
 
 class TestLanceStore(StoreConformance):
@@ -27,6 +29,18 @@ def test_an_index_built_with_another_embedder_is_refused(tmp_path):
     LanceStore(tmp_path / "lance", "embedder-a", DIM)
     with pytest.raises(StoreError, match="built with embedder 'embedder-a'"):
         LanceStore(tmp_path / "lance", "embedder-b", DIM)
+
+
+def test_an_index_with_an_older_schema_is_refused_with_what_to_do(tmp_path):
+    root = tmp_path / "lance"
+    LanceStore(root, "x", DIM)
+    manifest = json.loads((root / "ragtune.json").read_text())
+    (root / "ragtune.json").write_text(json.dumps({**manifest, "schema": 1}))
+    with pytest.raises(StoreError) as info:
+        LanceStore(root, "x", DIM)
+    message = str(info.value)
+    assert f"has schema 1 but this ragtune uses {SCHEMA_VERSION}" in message and "metadata filter" in message
+    assert f"delete {root} and run again" in message and "\n" not in message
 
 
 def test_a_corrupt_manifest_is_a_clear_error(tmp_path):

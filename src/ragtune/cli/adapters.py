@@ -42,8 +42,9 @@ def list_(as_json: bool = options.JSON) -> None:
     for column in ("id", "created", "base", "train n", "few-shot", "adapter", "promoted"):
         table.add_column(column, no_wrap=column in ("id", "created"))
     for r in records:
-        table.add_row(r.id, r.created[:16].replace("T", " "), r.base_model.get("id", "?"),
-                      str(r.data.get("n_train", "?")),
+        # Text cells: a string cell is read as Rich markup, and ids and model names are not ours to trust.
+        table.add_row(Text(r.id), r.created[:16].replace("T", " "), Text(str(r.base_model.get("id", "?"))),
+                      Text(str(r.data.get("n_train", "?"))),
                       _score(r, "few_shot"), _score(r, "adapter"), "●" if promoted and r.id == promoted.id else "")
     console.print(table)
 
@@ -71,7 +72,7 @@ def promote(adapter_id: str = typer.Argument(..., help="adapter id"),
     if as_json:
         print_json({"promoted": record.id})
         return
-    console.print(f"promoted {record.id}")
+    console.print(Text(f"promoted {record.id}"))
 
 
 @app.command("rollback")
@@ -81,7 +82,7 @@ def rollback(as_json: bool = options.JSON) -> None:
     if as_json:
         print_json({"promoted": record.id if record else None})
         return
-    console.print(f"promoted {record.id}" if record else "no adapter promoted: the base model answers")
+    console.print(Text(f"promoted {record.id}" if record else "no adapter promoted: the base model answers"))
 
 
 @app.command("status")
@@ -104,12 +105,13 @@ def status(adapter_id: Optional[str] = typer.Argument(None, help="adapter id (de
                       "--condition adapter`)")
     else:
         e = data["eval"]
-        console.print(f"eval: {e['metric']} {e['recorded']:.3f} at training → {e['latest']:.3f} in {e['latest_run']}")
+        console.print(Text(f"eval: {e['metric']} {e['recorded']:.3f} at training → {e['latest']:.3f} in "
+                           f"{e['latest_run']}"))
     verdict = Text("retrain recommended" if result.retrain else "up to date",
                    style="bold yellow" if result.retrain else "bold green")
     console.print(verdict)
     for reason in result.reasons:
-        console.print(f"• {reason}")
+        console.print(Text(f"• {reason}"))
 
 
 @app.command("export")
@@ -126,4 +128,4 @@ def export(adapter_id: str = typer.Argument(..., help="adapter id"),
     if as_json:
         print_json({"id": record.id, "merged": str(out)})
         return
-    console.print(f"wrote {out}")
+    console.print(Text(f"wrote {out}"))

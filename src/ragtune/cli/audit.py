@@ -31,8 +31,9 @@ def audit_list(
         return
     table = Table("seq", "id", "created", "question", "answer")
     for r in records:
-        table.add_row(str(r.seq), r.id, r.created, str(r.body.get("question", ""))[:60],
-                      str(r.body.get("answer", ""))[:60])
+        # Text cells: a plain string cell is read as Rich markup, and a question holding "[/b]" would crash.
+        table.add_row(str(r.seq), r.id, r.created, Text(str(r.body.get("question", ""))[:60]),
+                      Text(str(r.body.get("answer", ""))[:60]))
     console.print(table)
 
 

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         for name in ("condition", "score", "95% CI", "n"):
             table.add_column(name, justify="left" if name == "condition" else "right")
         for name, e in diagnosis.conditions.items():
-            table.add_row(name, f"{e.value:.3f}", f"[{e.ci95[0]:.3f}, {e.ci95[1]:.3f}]", str(e.n))
+            table.add_row(Text(name), f"{e.value:.3f}", f"[{e.ci95[0]:.3f}, {e.ci95[1]:.3f}]", str(e.n))
         console.print(table)
         headline = Text(f"Verdict: {diagnosis.verdict}", style="bold green")
         if diagnosis.inconclusive:

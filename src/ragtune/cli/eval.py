@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ragtune.cli import options
 from ragtune.cli.render import console, print_json, progress_bar
@@ -64,7 +66,7 @@ def answers(
     if as_json:
         print_json(run.to_json())
         return
-    table = Table(title=f"{condition}: {len(run.items)} items (run {run.run_id})")
+    table = Table(title=escape(f"{condition}: {len(run.items)} items (run {run.run_id})"))
     for name in ("metric", "value", "95% CI", "n"):
         table.add_column(name, justify="left" if name == "metric" else "right")
     for name, m in run.metrics.items():
@@ -72,4 +74,5 @@ def answers(
     console.print(table)
     errors = sum(1 for i in run.items if i.error)
     if errors:
-        console.print(f"{errors} items failed to run (see {run.run_dir / 'items.jsonl'})", style="yellow")
+        console.print(Text(f"{errors} items failed to run (see {run.run_dir / 'items.jsonl'})",
+                           style="yellow"))

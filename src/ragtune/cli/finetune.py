@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -82,9 +83,9 @@ def finetune(
         print_json(result.to_json())
         return
     t = result.training
-    console.print(f"trained {result.adapter.id}: {t.steps}/{t.total_steps} steps in {t.seconds:.0f} s "
-                  f"({t.seconds_per_step:.2f} s/step), eval loss {t.initial_eval_loss:.3f} → "
-                  f"{t.best_eval_loss:.3f}" + (" (stopped early)" if t.stopped_early else ""))
+    console.print(Text(f"trained {result.adapter.id}: {t.steps}/{t.total_steps} steps in {t.seconds:.0f} s "
+                       f"({t.seconds_per_step:.2f} s/step), eval loss {t.initial_eval_loss:.3f} → "
+                       f"{t.best_eval_loss:.3f}" + (" (stopped early)" if t.stopped_early else "")))
     if result.evaluation:
         _print_evaluation(result.evaluation)
     from ragtune.finetune.registry import promotion_check
@@ -188,9 +189,9 @@ def make_raft(
     if as_json:
         print_json({"out": str(out), **stats.to_json()})
         return
-    console.print(f"wrote {stats.written} examples to {out}: {stats.with_oracle} with the gold chunk, "
-                  f"{stats.without_oracle} with distractors only, {stats.unanswerable} unanswerable"
-                  + (f"; skipped {dict(stats.skipped)}" if stats.skipped else ""))
+    console.print(Text(f"wrote {stats.written} examples to {out}: {stats.with_oracle} with the gold chunk, "
+                       f"{stats.without_oracle} with distractors only, {stats.unanswerable} unanswerable"
+                       + (f"; skipped {dict(stats.skipped)}" if stats.skipped else "")))
 
 
 def _token_counter(choice: str, total: int, bar: Callable) -> Optional[Callable]:
@@ -221,7 +222,7 @@ def _token_counter(choice: str, total: int, bar: Callable) -> Optional[Callable]
 def _print_report(report) -> None:
     stats = report.stats
     if report.findings:
-        table = Table(title=f"Data checks: {stats['examples']} examples, task {stats['task']}")
+        table = Table(title=escape(f"Data checks: {stats['examples']} examples, task {stats['task']}"))
         for name in ("severity", "check", "count", "message"):
             table.add_column(name, justify="right" if name == "count" else "left")
         for f in report.findings:
@@ -229,7 +230,8 @@ def _print_report(report) -> None:
             if f.examples:
                 message.append(f"\ne.g. {'; '.join(f.examples)}", style="dim")
             message.append(f"\nwhy: {f.why}", style="italic dim")
-            table.add_row(Text(f.severity, style=SEVERITY_STYLE[f.severity]), f.code, str(f.count), message)
+            table.add_row(Text(f.severity, style=SEVERITY_STYLE[f.severity]), Text(f.code), str(f.count),
+                          message)
         console.print(table)
     unit = "tokens (estimated)" if stats["tokens_estimated"] else "tokens"
     facts = Table(title="Stats", show_header=False)
@@ -239,15 +241,17 @@ def _print_report(report) -> None:
                               f"{stats['distinct_completions']} distinct completions)")
     if "eval_examples" in stats:
         facts.add_row("eval examples", str(stats["eval_examples"]))
-    facts.add_row("task", stats["task"] + ("" if stats["task"] == stats["task_detected"]
-                                           else f" (detected: {stats['task_detected']})"))
+    facts.add_row("task", Text(stats["task"] + ("" if stats["task"] == stats["task_detected"]
+                                                else f" (detected: {stats['task_detected']})")))
     for name, label in (("prompt_chars", "prompt chars"), ("completion_chars", "completion chars"),
                         ("tokens", unit)):
         d = stats[name]
         facts.add_row(label, f"min {d['min']} · median {d['median']:g} · p95 {d['p95']} · max {d['max']}"
                              + (f" (max_length {stats['max_length']})" if name == "tokens" else ""))
     if stats.get("json_keys"):
-        facts.add_row("JSON keys", ", ".join(f"{k['key']} {_percent(k['share'])}" for k in stats["json_keys"]))
+        # the keys are the user's data: a Text cell, not markup
+        keys = ", ".join(f"{k['key']} {_percent(k['share'])}" for k in stats["json_keys"])
+        facts.add_row("JSON keys", Text(keys))
     console.print(facts)
     errors, warnings = len(report.errors), len(report.warnings)
     if report.ok:

@@ -7,6 +7,7 @@ from typing import Callable, List, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ragtune.cli import options
 from ragtune.cli.render import console, err_console, print_json, progress_bar
@@ -84,6 +85,6 @@ def register(app: typer.Typer) -> None:
             return
         table = Table(show_header=False)
         for key, value in info.to_json().items():
-            table.add_row(key, str(value))
+            table.add_row(key, Text(str(value)))  # the home path and embedder name are not markup
         console.print(table)
 

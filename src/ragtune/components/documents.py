@@ -5,13 +5,14 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ragtune.config import RetrievalConfig, Settings
-from ragtune.errors import InputError, StoreError
+from ragtune.errors import IndexSchemaError, InputError, StoreError
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
 from ragtune.ingest.sources import expand_sources
 from ragtune.models.embedder import Embedder
@@ -87,7 +88,8 @@ class DocumentIndex:
                on_progress: ProgressCallback | None = None) -> IngestReport:
         """Add new and re-index changed documents; unchanged ones (same content hash) are skipped. Each path is
         a source, named ``source`` or after the path (see :mod:`ragtune.ingest.sources`)."""
-        return self._write(expand_sources([Path(p) for p in paths], source), groups, False, on_progress)
+        sources = expand_sources([Path(p) for p in paths], source, self.settings.ingest)
+        return self._write(sources, groups, False, on_progress)
 
     def sync(self, root: str | Path, *, source: str | None = None, groups: Sequence[str] = (),
              on_progress: ProgressCallback | None = None) -> IngestReport:
@@ -96,7 +98,7 @@ class DocumentIndex:
         path = Path(root)
         if not path.exists():
             raise InputError(f"{path}: no such folder or corpus file")
-        return self._write(expand_sources([path], source), groups, True, on_progress)
+        return self._write(expand_sources([path], source, self.settings.ingest), groups, True, on_progress)
 
     def sources(self) -> list[SourceStatus]:
         counts = self.store.source_counts()
@@ -180,7 +182,13 @@ def corpus_index(settings: Settings, embedder: Embedder, corpus: str | Path) -> 
     if not corpus_path.exists():
         raise InputError(f"{corpus_path}: no such corpus file or folder")
     key = hashlib.sha256(str(corpus_path.resolve()).encode()).hexdigest()[:12]
-    index = DocumentIndex(replace(settings, home=Path(settings.home) / "eval-index" / key), embedder)
-    # mirrored, not just added to: a line removed from the corpus file must not linger as a gold document
-    index.sync(corpus_path)
+    home = Path(settings.home) / "eval-index" / key
+    index = DocumentIndex(replace(settings, home=home), embedder)
+    try:
+        # mirrored, not just added to: a line removed from the corpus file must not linger as a gold document
+        index.sync(corpus_path)
+    except IndexSchemaError:  # a cache built by an older ragtune: rebuild it rather than ask the user to
+        shutil.rmtree(home)
+        index = DocumentIndex(replace(settings, home=home), embedder)
+        index.sync(corpus_path)
     return index

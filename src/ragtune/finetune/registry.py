@@ -59,6 +59,18 @@ def _record(path: Path) -> AdapterRecord:
     return AdapterRecord(**data)
 
 
+def check_adapter_id(adapter_id: str) -> str:
+    """``adapter_id`` if it can be an id this registry gave out (``NAME-vN``, NAME as :meth:`AdapterRegistry.add`
+    accepts it), else an InputError. An id becomes a folder path under the registry, so one holding '/', '..' or
+    an absolute path must never reach the filesystem."""
+    # fullmatch: with match, "$" would also accept a trailing newline
+    match = _ID.fullmatch(adapter_id) if isinstance(adapter_id, str) else None
+    if match is None or not _NAME.fullmatch(match["name"]):
+        raise InputError(f"adapter id {adapter_id!r}: not a registry id; expected NAME-vN like e2e-v1 (lowercase "
+                         "letters, digits, '.', '_' or '-'); `ragtune adapters list` shows the ids")
+    return adapter_id
+
+
 def _write_json(path: Path, data: dict) -> None:
     write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str))
 
@@ -92,8 +104,10 @@ class AdapterRegistry:
         return sorted(records, key=lambda r: (r.created, r.name, r.version))
 
     def get(self, adapter_id: str) -> AdapterRecord:
-        path = self.root / adapter_id
-        if not _ID.match(adapter_id) or not (path / META).is_file():
+        """The record of ``adapter_id``; every method that takes an id from a user starts here, so the id is
+        checked before it becomes a path."""
+        path = self.root / check_adapter_id(adapter_id)
+        if not (path / META).is_file():
             known = ", ".join(r.id for r in self.list()) or "none yet — train one with `ragtune finetune`"
             raise InputError(f"adapter {adapter_id!r} is not in the registry (known: {known})")
         return _record(path)
@@ -111,7 +125,7 @@ class AdapterRegistry:
     def add(self, name: str, adapter_dir: Path, *, base_model: dict, data: dict, hyperparameters: dict,
             training: dict, corpus_snapshot: dict | None = None) -> AdapterRecord:
         """Copy a trained adapter folder into the registry as the next version of ``name``."""
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise InputError(f"adapter name {name!r}: use lowercase letters, digits, '.', '_' or '-' "
                              "(up to 64 characters, starting with a letter or digit)")
         if not (adapter_dir / "adapter_config.json").is_file():

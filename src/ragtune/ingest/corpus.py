@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.errors import InputError
+from ragtune.ingest.limits import too_large
 from ragtune.jsonl import json_objects, json_type
 
 _RESERVED_KEYS = frozenset({"id", "title", "text"})
@@ -98,17 +99,19 @@ def _record(where: str, line: int, obj: dict) -> CorpusRecord:
     )
 
 
-def read_corpus(path: Path) -> list[CorpusRecord]:
+def read_corpus(path: Path, max_line_bytes: int | None = None) -> list[CorpusRecord]:
     """Read and validate every line of the corpus at ``path``; blank lines are skipped.
 
     Raises :class:`InputError` (``"{path}:{line}: ..."``) for the first bad line: invalid UTF-8 or JSON, a
-    non-object, a missing/empty/non-string id or text, a non-string title, or an id seen before. Integer ids
-    are accepted and turned into strings.
+    non-object, a missing/empty/non-string id or text, a non-string title, an id seen before, or a line over
+    ``max_line_bytes`` (each line is one document). Integer ids are accepted and turned into strings.
     """
     path = Path(path)
     records: list[CorpusRecord] = []
     first_seen: dict[str, int] = {}
-    for where, line_number, obj in json_objects(path, expected=_EXPECTED):
+    too_long = too_large("line", None, max_line_bytes) if max_line_bytes is not None else ""
+    lines = json_objects(path, expected=_EXPECTED, max_line_bytes=max_line_bytes, too_long=too_long)
+    for where, line_number, obj in lines:
         record = _record(where, line_number, obj)
         first_line = first_seen.get(record.doc_id)
         if first_line is not None:

@@ -87,7 +87,7 @@ class _Pending:
 
 
 def _prepare(ref: SourceRef, settings: Settings, embedder: Embedder) -> tuple[Document, list[Chunk]]:
-    parsed = ref.parse()
+    parsed = ref.parse(settings.ingest)
     fallback = ref.file.name if ref.file is not None else ref.doc_id
     doc = normalize_document(
         parsed, doc_id=ref.doc_id, source_path=ref.source_path, metadata=ref.metadata, fallback_title=fallback
@@ -129,7 +129,7 @@ def run_ingest(
                                                f"it, or `ragtune sources remove {owner}`)"))
             continue
         try:
-            incoming[ref.doc_id] = fingerprint(ref, ref.raw(), settings, embedder.model_id, groups)
+            incoming[ref.doc_id] = fingerprint(ref, ref.raw(settings.ingest), settings, embedder.model_id, groups)
             refs[ref.doc_id] = ref
         except ParseError as exc:
             report.failed.append(SourceFailure(exc.source, exc.reason))

@@ -5,8 +5,9 @@ the path (a folder's name, a file's stem). Document ids: a file's source name an
 (``docs/guide/intro.md``; ``notes/notes.md`` for a single file ``notes.md``), so two folders that both hold a
 ``notes.md`` never collide; a corpus line's own ``id`` (corpus ids are global: eval sets name them as gold
 documents). Hidden files and folders (``.git``, ``.ragtune``) are skipped, as are files of unsupported types
-inside folders. Problems with one file become a per-file failure so the rest still ingest; a path that does not
-exist, an explicitly named unsupported file, or two inputs claiming one id stop the run before anything is written.
+inside folders. Problems with one file (unreadable, over a limit of :class:`IngestConfig`, malformed) become a
+per-file failure so the rest still ingest; a path that does not exist, an explicitly named unsupported file, or
+two inputs claiming one id stop the run before anything is written.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ragtune.errors import InputError, ParseError
+from ragtune.config import IngestConfig
+from ragtune.errors import InputError
 from ragtune.ingest.corpus import CorpusRecord, read_corpus
+from ragtune.ingest.limits import read_limited
 from ragtune.ingest.parsers import SUPPORTED_EXTENSIONS, parse_file
 from ragtune.types import Block, ParsedDocument
 
@@ -34,26 +37,23 @@ class SourceRef:
     record: CorpusRecord | None = None
     source: str = ""
 
-    def raw(self) -> bytes:
-        """The content whose hash decides "unchanged"."""
+    def raw(self, limits: IngestConfig) -> bytes:
+        """The content whose hash decides "unchanged"; a file over the size limit is refused unread."""
         if self.record is not None:
             return self.record.raw
         assert self.file is not None
-        try:
-            return self.file.read_bytes()
-        except OSError as exc:
-            raise ParseError(self.source_path, f"cannot read file ({exc.strerror})") from exc
+        return read_limited(self.file, self.source_path, limits.max_file_bytes)
 
     @property
     def format(self) -> str:
         return "jsonl" if self.record is not None else (self.file.suffix.lower().lstrip(".") if self.file else "")
 
-    def parse(self) -> ParsedDocument:
+    def parse(self, limits: IngestConfig) -> ParsedDocument:
         if self.record is not None:
             paragraphs = [p for p in self.record.text.replace("\r\n", "\n").split("\n\n") if p.strip()]
             return ParsedDocument(self.record.title, tuple(Block("paragraph", p) for p in paragraphs))
         assert self.file is not None
-        return parse_file(self.file)
+        return parse_file(self.file, limits)
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -111,12 +111,17 @@ def _is_hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
-def _corpus_refs(path: Path, shown: str, source: str) -> list[SourceRef]:
-    return [SourceRef(r.doc_id, shown, record=r, source=source) for r in read_corpus(path)]
+def _corpus_refs(path: Path, shown: str, source: str, limits: IngestConfig) -> list[SourceRef]:
+    # A corpus is streamed line by line, so the file may be any size; each line is one document and gets the
+    # one-document size limit.
+    return [SourceRef(r.doc_id, shown, record=r, source=source)
+            for r in read_corpus(path, max_line_bytes=limits.max_file_bytes)]
 
 
-def expand_sources(paths: Sequence[Path], source: str | None = None) -> ExpandedSources:
+def expand_sources(paths: Sequence[Path], source: str | None = None,
+                   limits: IngestConfig | None = None) -> ExpandedSources:
     """Each path is one source, named ``source`` (only with a single path) or after the path."""
+    limits = limits or IngestConfig()
     if not paths:
         raise InputError("no paths given: name files, folders or corpus .jsonl files to ingest")
     if source is not None and len(paths) > 1:
@@ -139,7 +144,7 @@ def expand_sources(paths: Sequence[Path], source: str | None = None) -> Expanded
                 shown = str(file)
                 if suffix == CORPUS_EXTENSION:
                     try:
-                        refs.extend(_corpus_refs(file, shown, name))
+                        refs.extend(_corpus_refs(file, shown, name, limits))
                     except InputError as exc:
                         failures.append(SourceFailure(shown, str(exc)))
                 elif suffix in SUPPORTED_EXTENSIONS:
@@ -149,7 +154,7 @@ def expand_sources(paths: Sequence[Path], source: str | None = None) -> Expanded
         elif path.suffix.lower() == CORPUS_EXTENSION:
             roots.append(SourceRoot(name, path.resolve(), "corpus"))
             try:
-                refs.extend(_corpus_refs(path, str(path), name))
+                refs.extend(_corpus_refs(path, str(path), name, limits))
             except InputError as exc:
                 failures.append(SourceFailure(str(path), str(exc)))
         elif path.suffix.lower() in SUPPORTED_EXTENSIONS:

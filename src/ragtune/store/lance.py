@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 import pyarrow as pa
 
-from ragtune.errors import StoreError
+from ragtune.errors import IndexSchemaError, StoreError
 from ragtune.store.base import (
     CHUNK_COLUMNS,
     RESULT_COLUMNS,
@@ -33,7 +33,12 @@ from ragtune.store.base import (
 from ragtune.text import STOP_WORDS, sha256_text
 from ragtune.types import Filters, metadata_pairs
 
-SCHEMA_VERSION = 2  # 2: documents carry their source; a sources table
+SCHEMA_VERSION = 2
+# What each schema version changed, for the message that refuses an index built with an older one.
+_SCHEMA_CHANGES = {
+    2: "documents belong to named sources (file ids are SOURCE/path) and metadata filter pairs are stored as "
+       "JSON [key, value], so '=' in a key or value is unambiguous",
+}
 CHUNKS = "chunks"
 DOCUMENTS = "documents"
 SOURCES = "sources"
@@ -103,6 +108,16 @@ def filters_sql(filters: Filters) -> str | None:
     return " AND ".join(clauses) or None
 
 
+def _schema_mismatch(root: Path, found: object) -> str:
+    """Why an index cannot be used, and what to do: its folder is rebuilt from the user's files, so deleting it
+    loses nothing but the old store versions (which audit replay of older answers needs)."""
+    change = _SCHEMA_CHANGES.get(SCHEMA_VERSION, "")
+    return (f"the index in {root} has schema {found} but this ragtune uses {SCHEMA_VERSION}"
+            + (f" ({change})" if change else "")
+            + f"; delete {root} and run again: ingest (or the evaluation that built it) rebuilds it from "
+              "your files")
+
+
 class LanceStore:
     """The embedded default backend."""
 
@@ -148,11 +163,7 @@ class LanceStore:
         except (OSError, ValueError) as exc:
             raise StoreError(f"{path}: unreadable index manifest ({exc}); delete the folder to rebuild") from exc
         if found.get("schema") != SCHEMA_VERSION:
-            raise StoreError(
-                f"{path}: index schema {found.get('schema')} but this ragtune uses {SCHEMA_VERSION} (documents now "
-                f"belong to named sources); delete {self.root} and ingest your folders again (audit records of "
-                "the old index can no longer be replayed)"
-            )
+            raise IndexSchemaError(_schema_mismatch(self.root, found.get("schema")))
         if found.get("embedder") != self.embedder_id or found.get("dim") != self.dim:
             raise StoreError(
                 f"the index in {self.root} was built with embedder {found.get('embedder')!r} "

@@ -3,10 +3,12 @@
 Real PDFs are needed to test the PDF parser, but a PDF-generation library just for that is not worth a
 dependency. A text-only PDF is small enough to write by hand: a catalog, a page tree, one standard font
 (Helvetica needs no embedding), one content stream per page and a cross-reference table of byte offsets.
+:func:`write_bomb_pdf` writes a hostile one for the parser's limits.
 """
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 # US Letter in points; text starts one inch from the top-left corner.
@@ -77,25 +79,50 @@ def write_text_pdf(path: Path, pages: list[list[str]], title: str = "") -> None:
             )
 
     # Object numbers: 1 catalog, 2 page tree, 3 font, a (page, content) pair per page, then the info dict.
-    page_ids = [4 + 2 * i for i in range(len(pages))]
-    objects: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>"
-        % (b" ".join(b"%d 0 R" % pid for pid in page_ids), len(pages)),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    for page_id, lines in zip(page_ids, pages, strict=True):
-        stream = _content_stream(lines)
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /F1 3 0 R >> >>"
-            b" /Contents %d 0 R >>" % (_PAGE_WIDTH, _PAGE_HEIGHT, page_id + 1)
-        )
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"endstream")
+    streams = [b"<< /Length %d >>\nstream\n" % len(c) + c + b"endstream" for c in map(_content_stream, pages)]
+    objects = _page_objects(streams)
     info_id = 0
     if title:
         objects.append(b"<< /Title " + _info_string(title) + b" /Producer (ragtune.testing.pdf) >>")
         info_id = len(objects)
+    Path(path).write_bytes(_assemble(objects, info_id))
 
+
+def write_bomb_pdf(path: Path, inflated_bytes: int, text: str = "Bomb page.") -> None:
+    """Write a one-page PDF whose content stream is small on disk but FlateDecode-inflates to
+    ``inflated_bytes``: the page's ``text`` followed by spaces (zlib shrinks runs of one byte about 1000-fold, so
+    80 MB costs ~80 KB of file). A decompression bomb, for testing that parsing stops at a limit."""
+    content = _content_stream([text])
+    deflate = zlib.compressobj(9)
+    packed = deflate.compress(content)
+    block = b" " * (1 << 20)
+    for start in range(0, max(0, inflated_bytes - len(content)), len(block)):  # never the whole thing in memory
+        packed += deflate.compress(block[: inflated_bytes - len(content) - start])
+    packed += deflate.flush()
+    stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream"
+    Path(path).write_bytes(_assemble(_page_objects([stream]), 0))
+
+
+def _page_objects(streams: list[bytes]) -> list[bytes]:
+    """Catalog, page tree, font, then a (page, content stream) pair per page: objects 1, 2, 3, 4 and 5, …"""
+    page_ids = [4 + 2 * i for i in range(len(streams))]
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>"
+        % (b" ".join(b"%d 0 R" % pid for pid in page_ids), len(streams)),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    for page_id, stream in zip(page_ids, streams, strict=True):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /F1 3 0 R >> >>"
+            b" /Contents %d 0 R >>" % (_PAGE_WIDTH, _PAGE_HEIGHT, page_id + 1)
+        )
+        objects.append(stream)
+    return objects
+
+
+def _assemble(objects: list[bytes], info_id: int) -> bytes:
+    """The file: header, numbered objects, the cross-reference table of their byte offsets, the trailer."""
     # The binary comment on line two tells transfer tools the file is binary, as the PDF spec recommends.
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets: list[int] = []
@@ -112,4 +139,4 @@ def write_text_pdf(path: Path, pages: list[list[str]], title: str = "") -> None:
     if info_id:
         trailer += b" /Info %d 0 R" % info_id
     out += b"trailer\n" + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref_offset
-    Path(path).write_bytes(bytes(out))
+    return bytes(out)

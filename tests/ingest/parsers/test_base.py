@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.ingest.parsers.helpers import parse_error, texts, write
 
 from ragtune.ingest.parsers import parse_file
-from tests.ingest.parsers.helpers import parse_error, texts, write
 
 
 @pytest.mark.parametrize("name", ["a.txt", "a.md", "a.html"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.ingest.parsers.helpers import texts, write
 
 from ragtune.ingest.parsers import parse_file
 from ragtune.types import Block, ParsedDocument
-from tests.ingest.parsers.helpers import texts, write
 
 HTML = """\
 <!DOCTYPE html>
@@ -75,6 +75,39 @@ def test_html_svg_title_in_the_body_is_not_the_page_title(tmp_path: Path) -> Non
 def test_html_deeply_nested_markup_does_not_exhaust_recursion(tmp_path: Path) -> None:
     html = "<div>" * 3000 + "<span>" * 3000 + "deep text" + "</span>" * 3000 + "</div>" * 3000
     assert texts(parse_file(write(tmp_path, "a.html", html))) == ["deep text"]
+
+
+def test_html_twenty_thousand_nested_divs_parse_to_their_blocks(tmp_path: Path) -> None:
+    depth = 20_000
+    html = "<div>" * depth + "<p>deep paragraph</p>loose tail" + "</div>" * depth + "<p>after</p>"
+    assert texts(parse_file(write(tmp_path, "a.html", html))) == ["deep paragraph", "loose tail", "after"]
+
+
+def test_html_deeply_nested_headers_and_footers_keep_the_chrome_rule(tmp_path: Path) -> None:
+    # Whether a <header>/<footer> is page chrome depends on its ancestors; the walk carries that down (linear)
+    # instead of climbing the ancestors of each one (quadratic at this depth).
+    depth = 3_000
+    inside = "<article>" + "<header>" * depth + "<p>article head</p>" + "</header>" * depth + "</article>"
+    outside = "<div>" * depth + "<footer><p>site footer</p></footer>" + "</div>" * depth
+    section = "<div>" * depth + "<section><div><footer>section footer</footer></div></section>" + "</div>" * depth
+    blocks = texts(parse_file(write(tmp_path, "a.html", f"<body>{inside}{outside}{section}</body>")))
+    assert blocks == ["article head", "section footer"]
+
+
+def test_html_deeply_nested_tables_keep_rows_in_their_own_table(tmp_path: Path) -> None:
+    depth = 2_000
+    html = "<table><tr><td>" * depth + "core" + "</td></tr>" + "<tr><td>outer row</td></tr></table>" * depth
+    [block] = parse_file(write(tmp_path, "a.html", html)).blocks
+    # Two rows of its own; the first one's cell holds the text of every table nested in it, once.
+    assert block.kind == "table"
+    assert block.text.split("\n") == ["core" + "outer row" * (depth - 1), "outer row"]
+
+
+def test_html_a_table_inside_a_caption_is_not_rows_of_the_outer_table(tmp_path: Path) -> None:
+    html = "<table><caption>Cap <table><tr><td>in caption</td></tr></table></caption><tr><td>row</td></tr></table>"
+    assert parse_file(write(tmp_path, "a.html", html)).blocks == (
+        Block("paragraph", "Cap in caption"), Block("table", "row"),
+    )
 
 
 def test_html_without_title_or_h1_has_empty_title(tmp_path: Path) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.ingest.parsers.helpers import kinds, texts, write
 
 from ragtune.ingest.parsers import parse_file
 from ragtune.types import Block, ParsedDocument
-from tests.ingest.parsers.helpers import kinds, texts, write
 
 MARKDOWN = """\
 ---

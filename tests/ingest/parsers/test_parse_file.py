@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.ingest.parsers.helpers import EXAMPLES, kinds, parse_error, write
 
 from ragtune.errors import InputError
 from ragtune.ingest.parsers import SUPPORTED_EXTENSIONS, parse_file
-from tests.ingest.parsers.helpers import EXAMPLES, kinds, parse_error, write
 
 
 def test_supported_extensions_are_the_document_formats() -> None:

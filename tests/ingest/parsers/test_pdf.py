@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import DependencyError
+from tests.ingest.parsers.helpers import EXAMPLES, kinds, parse_error, texts, write
 
 from ragtune.ingest.parsers import parse_file, pdf
 from ragtune.testing.pdf import write_text_pdf
 from ragtune.types import Block
-from tests.ingest.parsers.helpers import EXAMPLES, kinds, parse_error, texts, write
 
 
 def test_pdf_title_comes_from_metadata_and_is_its_first_heading(tmp_path: Path) -> None:

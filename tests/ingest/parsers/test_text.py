@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.ingest.parsers.helpers import write
+
 from ragtune.ingest.parsers import parse_file
 from ragtune.types import Block
-from tests.ingest.parsers.helpers import write
 
 
 def test_txt_paragraphs_are_split_on_blank_lines(tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ragtune.config import IngestConfig
 from ragtune.errors import ParseError
+from ragtune.ingest.limits import read_limited
 from ragtune.ingest.parsers.base import Parser
 from ragtune.ingest.parsers.html import parse_html
 from ragtune.ingest.parsers.markdown import parse_markdown
@@ -22,6 +24,7 @@ from ragtune.ingest.parsers.text import parse_text
 from ragtune.types import ParsedDocument
 
 __all__ = ["SUPPORTED_EXTENSIONS", "parse_file"]
+
 
 _PARSERS: dict[str, Parser] = {
     ".txt": parse_text,
@@ -35,12 +38,14 @@ _PARSERS: dict[str, Parser] = {
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(_PARSERS)
 
 
-def parse_file(path: Path) -> ParsedDocument:
+def parse_file(path: Path, limits: IngestConfig | None = None) -> ParsedDocument:
     """Parse ``path`` by its extension (case-insensitive) into a title and blocks.
 
-    Raises :class:`ParseError` when the file cannot be read, its type is unsupported, or it holds no text.
+    Raises :class:`ParseError` when the file cannot be read, is over a limit of ``limits`` (default: the
+    :class:`IngestConfig` defaults), its type is unsupported, or it holds no text.
     """
     path = Path(path)
+    limits = limits or IngestConfig()
     suffix = path.suffix.lower()
     parser = _PARSERS.get(suffix)
     if parser is None:
@@ -48,13 +53,10 @@ def parse_file(path: Path) -> ParsedDocument:
         hint = "; ingest corpus .jsonl files as a corpus" if suffix == ".jsonl" else ""
         shown = suffix or "(no extension)"
         raise ParseError(str(path), f"unsupported file type {shown!r} (supported: {supported}){hint}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(str(path), f"cannot read file ({exc.strerror or exc})") from None
+    data = read_limited(path, str(path), limits.max_file_bytes)
     if not data:
         raise ParseError(str(path), "file is empty")
-    document = parser(str(path), data)
+    document = parser(str(path), data, limits)
     if not document.blocks:
         raise ParseError(str(path), "no text content")
     return document

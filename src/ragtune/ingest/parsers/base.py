@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from ragtune.config import IngestConfig
 from ragtune.errors import ParseError
 from ragtune.types import Block, BlockKind, ParsedDocument
 
-# A parser gets the file's name (for error messages) and its bytes; parse_file has already read them.
-Parser = Callable[[str, bytes], ParsedDocument]
+# A parser gets the file's name (for error messages), its bytes (parse_file has read them, within the size limit)
+# and the run's limits, for formats whose cost the file's size does not bound (a PDF's pages and streams).
+Parser = Callable[[str, bytes, IngestConfig], ParsedDocument]
 
 _BINARY_REASON = "not a UTF-8 text file (binary?)"
 

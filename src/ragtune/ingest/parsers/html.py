@@ -7,9 +7,11 @@ The title is the head's <title>, else the first <h1>. Markdown reads its raw HTM
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from ragtune.config import IngestConfig
 from ragtune.ingest.parsers.base import decode_text, make_block
 from ragtune.types import Block, BlockKind, ParsedDocument
 
@@ -19,7 +21,7 @@ _DROPPED_TAGS = frozenset(
 # Page chrome only when it belongs to the page, not to an article or section (an article's own header often
 # carries its headline).
 _PAGE_CHROME_TAGS = frozenset({"header", "footer"})
-_CONTENT_ANCESTORS = frozenset({"article", "section", "main"})
+_CONTENT_TAGS = frozenset({"article", "section", "main"})
 _HEADING_TAGS = {f"h{n}": n for n in range(1, 7)}
 # Elements that end the current run of loose text; everything else (a, span, b, code, …) is inline.
 _BLOCK_TAGS = frozenset(
@@ -31,7 +33,7 @@ _BLOCK_TAGS = frozenset(
 )  # fmt: skip
 
 
-def parse_html(source: str, data: bytes) -> ParsedDocument:
+def parse_html(source: str, data: bytes, limits: IngestConfig) -> ParsedDocument:
     tree = LexborHTMLParser(decode_text(source, data))
     blocks = _html_blocks(tree)
     # Only the head's <title>: an <svg> in the body may carry its own <title> (an icon's tooltip).
@@ -53,17 +55,6 @@ def _html_blocks(tree: LexborHTMLParser) -> tuple[Block, ...]:
     walker = _HtmlWalker()
     walker.walk(root)
     return walker.finish()
-
-
-def _is_page_chrome(node: LexborNode) -> bool:
-    if node.tag not in _PAGE_CHROME_TAGS:
-        return False
-    parent = node.parent
-    while parent is not None and parent.tag not in ("body", "html"):
-        if parent.tag in _CONTENT_ANCESTORS:
-            return False
-        parent = parent.parent
-    return True
 
 
 def _inline_text(node: LexborNode) -> str:
@@ -93,12 +84,7 @@ def _inline_text(node: LexborNode) -> str:
 def _table_text(table: LexborNode) -> str:
     """One line per row, cells joined by ' | '; rows of nested tables belong to those tables, not this one."""
     lines: list[str] = []
-    for row in table.css("tr"):
-        owner = row.parent
-        while owner is not None and owner.tag != "table":
-            owner = owner.parent
-        if owner is None or owner.mem_id != table.mem_id:
-            continue
+    for row in _own_rows(table):
         cells = [
             " ".join(_inline_text(cell).split())
             for cell in row.iter(include_text=False)
@@ -109,7 +95,28 @@ def _table_text(table: LexborNode) -> str:
     return "\n".join(lines)
 
 
-_Frame = tuple[Iterator[LexborNode], BlockKind, int, tuple[BlockKind, int] | None]
+def _own_rows(table: LexborNode) -> Iterator[LexborNode]:
+    """The <tr> elements of ``table`` itself, in document order: one walk down that neither enters a row (its
+    cells are read by the caller) nor a nested table, so every node is seen once however deep the nesting."""
+    stack = [table.iter(include_text=False)]
+    while stack:
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+        elif child.tag == "tr":
+            yield child
+        elif child.tag != "table":
+            stack.append(child.iter(include_text=False))
+
+
+class _Frame(NamedTuple):
+    """One open element of the walk: its remaining children and the state its descendants inherit."""
+
+    children: Iterator[LexborNode]
+    kind: BlockKind  # what loose text inside gets: paragraph, list_item, quote, heading
+    level: int  # the heading level when kind is "heading"
+    on_exit: tuple[BlockKind, int] | None  # what to flush when the element ends (None: inline, the run goes on)
+    in_content: bool  # inside an <article>, <section> or <main>: a <header>/<footer> here is content, not chrome
 
 
 class _HtmlWalker:
@@ -119,6 +126,10 @@ class _HtmlWalker:
     emitted when a block boundary is reached, with the kind of the enclosing context: a paragraph normally, a
     list item inside <li>, a quote inside <blockquote>. Recognised blocks emit their own text and are not
     descended into again, which is what keeps nested elements from being emitted twice.
+
+    What an element needs to know about its ancestors (the kind of text it is in, whether it is inside
+    content) is carried down in its frame rather than looked up, so the walk is linear in the number of nodes
+    however deep the nesting; looking up the ancestors of every node would be quadratic.
     """
 
     def __init__(self) -> None:
@@ -140,23 +151,24 @@ class _HtmlWalker:
             self.blocks.append(block)
 
     def walk(self, root: LexborNode) -> None:
-        # Each frame: the element's remaining children, the kind/level its loose text gets, and what to flush
-        # when the element ends (None for inline elements, whose text continues the current run). An explicit
-        # stack instead of recursion, so deeply nested generated HTML cannot exhaust the call stack.
-        stack: list[_Frame] = [(root.iter(include_text=True), "paragraph", 0, None)]
+        # An explicit stack instead of recursion, so deeply nested generated HTML cannot exhaust the call stack.
+        stack = [_Frame(root.iter(include_text=True), "paragraph", 0, None, root.tag in _CONTENT_TAGS)]
         while stack:
-            children, kind, level, on_exit = stack[-1]
-            child = next(children, None)
+            frame = stack[-1]
+            child = next(frame.children, None)
             if child is None:
                 stack.pop()
-                if on_exit is not None:
-                    self._flush(*on_exit)
+                if frame.on_exit is not None:
+                    self._flush(*frame.on_exit)
                 continue
             tag = child.tag
+            kind, level = frame.kind, frame.level
             if tag == "-text":
                 self._buffer.append(child.text_content or "")
-            elif tag.startswith("-") or tag in _DROPPED_TAGS or _is_page_chrome(child):
+            elif tag.startswith("-") or tag in _DROPPED_TAGS:
                 continue
+            elif tag in _PAGE_CHROME_TAGS and not frame.in_content:
+                continue  # the page's own header or footer (one inside an article is the article's)
             elif tag == "br":
                 self._buffer.append("\n")
             elif tag == "img":
@@ -170,12 +182,14 @@ class _HtmlWalker:
                 if caption is not None:
                     self._emit(make_block("paragraph", _inline_text(caption)))
                 self._emit(make_block("table", _table_text(child)))
-            elif tag in _HEADING_TAGS or tag in ("li", "blockquote") or tag in _BLOCK_TAGS:
-                self._flush(kind, level)
-                inner = _block_context(tag, kind, level)
-                stack.append((child.iter(include_text=True), *inner, inner))
             else:
-                stack.append((child.iter(include_text=True), kind, level, None))
+                in_content = frame.in_content or tag in _CONTENT_TAGS
+                if tag in _HEADING_TAGS or tag in ("li", "blockquote") or tag in _BLOCK_TAGS:
+                    self._flush(kind, level)
+                    inner = _block_context(tag, kind, level)
+                    stack.append(_Frame(child.iter(include_text=True), *inner, inner, in_content))
+                else:
+                    stack.append(_Frame(child.iter(include_text=True), kind, level, None, in_content))
 
 
 def _block_context(tag: str, kind: BlockKind, level: int) -> tuple[BlockKind, int]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from ragtune.config import IngestConfig
 from ragtune.ingest.parsers.base import compact, decode_text, make_block
 from ragtune.ingest.parsers.html import html_fragment_blocks
 from ragtune.types import Block, BlockKind, ParsedDocument
@@ -19,7 +20,7 @@ _CONTAINER_OPEN: dict[str, BlockKind] = {"list_item_open": "list_item", "blockqu
 _CONTAINER_CLOSE = frozenset({"list_item_close", "blockquote_close"})
 
 
-def parse_markdown(source: str, data: bytes) -> ParsedDocument:
+def parse_markdown(source: str, data: bytes, limits: IngestConfig) -> ParsedDocument:
     text = _strip_front_matter(decode_text(source, data))
     blocks = compact(_markdown_blocks(_MARKDOWN.parse(text)))
     title = next((b.text for b in blocks if b.kind == "heading" and b.level == 1), "")

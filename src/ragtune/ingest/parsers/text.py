@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ragtune.config import IngestConfig
 from ragtune.ingest.parsers.base import compact, decode_text, make_block
 from ragtune.types import ParsedDocument
 
 
-def parse_text(source: str, data: bytes) -> ParsedDocument:
+def parse_text(source: str, data: bytes, limits: IngestConfig) -> ParsedDocument:
     text = decode_text(source, data)
     return ParsedDocument("", compact(make_block("paragraph", p) for p in _split_on_blank_lines(text)))
 
