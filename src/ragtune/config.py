@@ -169,6 +169,8 @@ class Settings:
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     device: str | None = None
     embed_batch_size: int = 64
+    # `ragtune gc` keeps store versions younger than this, and older ones that audit records of this age pin
+    retention_days: float = 30.0
     # Which backend holds the index (see ragtune.store.factory); "lance" keeps it in the home folder.
     store: str = field(default_factory=lambda: os.environ.get("RAGTUNE_STORE") or "lance")
 
@@ -176,6 +178,8 @@ class Settings:
         object.__setattr__(self, "home", resolve_home(self.home))  # accept str, ~, relative paths
         if self.store not in STORE_BACKENDS:
             raise ConfigError(f"store {self.store!r} (RAGTUNE_STORE): expected one of {', '.join(STORE_BACKENDS)}")
+        if self.retention_days < 0:
+            raise ConfigError(f"retention_days={self.retention_days}: must be >= 0")
         if self.embed_batch_size < 1:
             raise ConfigError(f"embed_batch_size={self.embed_batch_size}: must be >= 1")
 

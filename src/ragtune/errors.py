@@ -39,5 +39,11 @@ class IndexSchemaError(StoreError):
     """The index on disk was built by a ragtune with another schema."""
 
 
+class VersionCollectedError(StoreError):
+    """An audit record pins a store version that ``ragtune gc`` has collected: the check cannot run."""
+
+    exit_code = 3
+
+
 class ModelError(RagtuneError):
     """A model could not be found or loaded."""

@@ -21,6 +21,7 @@ from ragtune.components.adapters import AdapterResolver
 from ragtune.components.answers import Answerer
 from ragtune.components.documents import DocumentIndex, corpus_index
 from ragtune.components.evaluation import Evaluator
+from ragtune.components.maintenance import GcReport, collect_garbage
 from ragtune.components.tuning import Tuner
 from ragtune.config import Settings, resolve_home
 from ragtune.finetune.registry import AdapterRegistry
@@ -76,6 +77,12 @@ class Workspace:
     @cached_property
     def tuning(self) -> Tuner:
         return Tuner(self.documents, self._open_corpus, self.generators, self.registry, self.settings)
+
+    def gc(self, keep_days: float | None = None) -> GcReport:
+        """Collect store versions older than ``keep_days`` (default: ``settings.retention_days``) that no audit
+        record inside that window pins."""
+        days = self.settings.retention_days if keep_days is None else keep_days
+        return collect_garbage(self.documents, self.audit, days)
 
     def _open_corpus(self, corpus: Path) -> DocumentIndex:
         return corpus_index(self.settings, self.embedder, corpus)

@@ -20,6 +20,7 @@ from ragtune.cli import diagnose as diagnose_cmd
 from ragtune.cli import eval as eval_cmd
 from ragtune.cli import finetune as finetune_cmd
 from ragtune.cli import ingest as ingest_cmd
+from ragtune.cli import maintenance as maintenance_cmd
 from ragtune.cli import search as search_cmd
 from ragtune.cli import sources as sources_cmd
 from ragtune.cli.render import err_console
@@ -46,6 +47,7 @@ def main(
 
 ingest_cmd.register(app)
 search_cmd.register(app)
+maintenance_cmd.register(app)
 ask_cmd.register(app)
 diagnose_cmd.register(app)
 app.add_typer(eval_cmd.app, name="eval")

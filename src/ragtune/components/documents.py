@@ -8,6 +8,7 @@ import os
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -17,7 +18,7 @@ from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
 from ragtune.ingest.sources import expand_sources
 from ragtune.models.embedder import Embedder
 from ragtune.retrieve.searcher import Searcher, SearchResult
-from ragtune.store.base import DocumentRecord, Store
+from ragtune.store.base import CollectStats, DocumentRecord, Store
 from ragtune.store.factory import open_store
 from ragtune.types import Filters, SearchMode
 
@@ -159,6 +160,15 @@ class DocumentIndex:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def collect(self, older_than: timedelta, keep: set[int]) -> CollectStats:
+        """Compact the store and delete versions older than ``older_than`` except ``keep`` (see ``ragtune gc``)."""
+        with self._write_lock():
+            try:
+                return self.store.collect(older_than, keep)
+            finally:
+                if self._searcher is not None:
+                    self._searcher.invalidate()
 
     def search(self, query: str, *, mode: SearchMode = "hybrid", k: int = 10,
                filters: Filters | None = None) -> SearchResult:

@@ -8,6 +8,7 @@ whole documents; ``replace_documents`` must leave no duplicates even when it is 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Mapping, Protocol, Sequence
 
 import numpy as np
@@ -52,6 +53,18 @@ class ChunkBatch:
     vectors: np.ndarray
     terms: Sequence[Sequence[str]]
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # doc_id -> ACL groups
+
+
+@dataclass(frozen=True)
+class CollectStats:
+    """What a garbage collection of old store versions did."""
+
+    versions_removed: int
+    versions_kept: list[int]  # old versions kept because audit records inside the window pin them
+    bytes_removed: int
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,11 @@ class Store(Protocol):
     def search_dense(self, vector: np.ndarray, k: int, filters: Filters) -> list[ScoredId]: ...
 
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> pa.Table: ...
+
+    def collect(self, older_than: timedelta, keep: set[int]) -> CollectStats:
+        """Compact the tables and delete versions older than ``older_than``, except the chunk-table versions in
+        ``keep`` (the ones audit records inside the retention window pin for replay). Their text is then gone."""
+        ...
 
     def close(self) -> None: ...
 

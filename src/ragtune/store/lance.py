@@ -21,11 +21,12 @@ from typing import Sequence
 import numpy as np
 import pyarrow as pa
 
-from ragtune.errors import IndexSchemaError, StoreError
+from ragtune.errors import IndexSchemaError, StoreError, VersionCollectedError
 from ragtune.store.base import (
     CHUNK_COLUMNS,
     RESULT_COLUMNS,
     ChunkBatch,
+    CollectStats,
     DocumentRecord,
     ScoredId,
     SourceRecord,
@@ -44,8 +45,9 @@ DOCUMENTS = "documents"
 SOURCES = "sources"
 # Small batches each add a fragment; compacting past this many keeps scans fast without rewriting big files.
 _MAX_FRAGMENTS = 64
-# Old table versions are what the audit log pins; never let maintenance delete them.
+# Old table versions are what the audit log pins: routine maintenance never deletes them, only `ragtune gc` does.
 _KEEP_VERSIONS = timedelta(days=365 * 100)
+_PIN_TAG = "ragtune-pin-"
 
 
 def _sql_str(value: str) -> str:
@@ -150,7 +152,10 @@ class LanceStore:
         if version is not None:
             versions = {int(v["version"]) for v in self._chunks.list_versions()}
             if version not in versions:
-                raise StoreError(f"store version {version} does not exist in {root} (it may have been cleaned up)")
+                raise VersionCollectedError(
+                    f"store version {version} is no longer in {root}: `ragtune gc` collected it (it was older than "
+                    "the retention window and no audit record inside the window pinned it), so what it held cannot "
+                    "be searched again")
             self._chunks.checkout(version)
 
     def _check_manifest(self, path: Path) -> None:
@@ -379,6 +384,26 @@ class LanceStore:
         return [
             ScoredId(c, 1.0 - float(d)) for c, d in zip(rows["chunk_id"].to_pylist(), rows["_distance"].to_pylist())
         ]
+
+    def collect(self, older_than: timedelta, keep: set[int]) -> CollectStats:
+        existing = {int(v["version"]) for v in self._chunks.list_versions()}
+        pinned = sorted(v for v in keep if v in existing and v != self.version())
+        tags = self._chunks.tags
+        for name, info in tags.list().items():
+            if name.startswith(_PIN_TAG) and int(info["version"]) not in pinned:
+                tags.delete(name)
+        present = {info["version"] for info in tags.list().values()}
+        for version in pinned:
+            if version not in present:
+                tags.create(f"{_PIN_TAG}{version}", version)  # Lance's cleanup keeps tagged versions
+        removed = bytes_removed = 0
+        for table in (self._chunks, self._documents, self._sources):
+            dataset = table.to_lance()
+            dataset.optimize.compact_files()
+            stats = table.to_lance().cleanup_old_versions(older_than=older_than, error_if_tagged_old_versions=False)
+            removed += int(stats.old_versions)
+            bytes_removed += int(stats.bytes_removed)
+        return CollectStats(removed, pinned, bytes_removed)
 
     def close(self) -> None:
         self._db = None
