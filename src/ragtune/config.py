@@ -132,6 +132,20 @@ class GeneratorConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """The audit log. With ``key`` set (``RAGTUNE_AUDIT_KEY``) record hashes are HMAC-SHA256 under it, so nobody
+    without the key can rewrite the chain and have it verify (see ragtune.audit.log). Kept out of ``repr``."""
+
+    key: str | None = field(default_factory=lambda: os.environ.get("RAGTUNE_AUDIT_KEY") or None, repr=False)
+
+    def __post_init__(self) -> None:
+        # a short key can be guessed offline from any one record, which would make keying pointless
+        if self.key is not None and len(self.key) < 16:
+            raise ConfigError("RAGTUNE_AUDIT_KEY is shorter than 16 characters: use a random one, e.g. "
+                              "`openssl rand -hex 32`")
+
+
+@dataclass(frozen=True)
 class AnswerConfig:
     """How ``ask`` answers. ``min_relevance``: the best retrieved chunk's dense cosine below which no source is
     relevant enough to answer from. ``min_support``: the share of the answer's index terms that must occur in
@@ -167,6 +181,7 @@ class Settings:
     embedder: str = "default"
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     answer: AnswerConfig = field(default_factory=AnswerConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
     device: str | None = None
     embed_batch_size: int = 64
     # `ragtune gc` keeps store versions younger than this, and older ones that audit records of this age pin

@@ -47,3 +47,10 @@ class VersionCollectedError(StoreError):
 
 class ModelError(RagtuneError):
     """A model could not be found or loaded."""
+
+
+class AuditError(RagtuneError):
+    """The audit log did not pass its check (edited, truncated, or keyed and no key to check it with), so what
+    was asked of it — replay, sealing — is refused. Exit code 3, like ``ragtune audit verify`` finding a problem."""
+
+    exit_code = 3

@@ -55,7 +55,7 @@ class Workspace:
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self.home / "audit.sqlite")
+        return AuditLog(self.home / "audit.sqlite", key=self.settings.audit.key)
 
     @cached_property
     def registry(self) -> AdapterRegistry:

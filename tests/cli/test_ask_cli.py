@@ -50,7 +50,7 @@ def test_the_audit_log_verifies_then_names_the_first_tampered_record(asked, tmp_
     closed = ragtune(home, "ask", "What is the capital of France?", "--no-retrieval", "--json")
     assert closed.returncode == 0 and json.loads(closed.stdout)["citations"] == []
     verify = json.loads(ragtune(home, "audit", "verify", "--json").stdout)
-    assert verify == {"ok": True, "records": 2, "first_bad": None, "reason": None}
+    assert {"ok": True, "records": 2, "first_bad": None, "reason": None}.items() <= verify.items()
     shown = json.loads(ragtune(home, "audit", "show", answer["audit_id"], "--json").stdout)
     assert shown["question"].startswith("Who approved") and shown["model"]["model_id"] == "SmolLM2-135M-Instruct"
     assert len(shown["model"]["model_hash"]) == 64 and shown["store_version"] >= 1

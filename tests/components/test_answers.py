@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from tests.conftest import write
 
 from ragtune import Settings, Workspace
 from ragtune.config import AnswerConfig, GeneratorConfig
-from ragtune.errors import InputError
+from ragtune.errors import AuditError, InputError, ModelError
 from ragtune.testing import FakeEmbedder, FakeGenerator, FakeGenerators
 
 MEMO = ("# Project Heron\n\nProject Heron ships on 14 March. The budget owner is Dana Okafor.\n\n"
@@ -141,3 +142,85 @@ def test_replay_says_so_when_the_recorded_model_is_not_what_it_was(home, tmp_pat
     result = Workspace(settings=workspace.settings, embedder=FakeEmbedder(), generators=swapped).answers.replay(
         answer.audit_id)
     assert not result.same_model and not result.identical
+
+
+def test_replay_refuses_a_log_that_does_not_verify_before_building_any_model(home, tmp_path):
+    index = make_index(home, tmp_path)
+    answer = index.answers.ask("Who is the budget owner?")
+    db = sqlite3.connect(str(index.audit.path), isolation_level=None)
+    db.execute("UPDATE records SET body = replace(body, 'budget owner', 'owner') WHERE id = ?", (answer.audit_id,))
+    models = FakeGenerators()
+    later = Workspace(settings=index.settings, embedder=FakeEmbedder(), generators=models)
+    with pytest.raises(AuditError, match="does not verify") as refused:
+        later.answers.replay(answer.audit_id)
+    assert refused.value.exit_code == 3 and "\n" not in str(refused.value) and models.requests == []
+
+
+def server_settings(home: Path, base_url: str) -> Settings:
+    return replace(Settings(home=home), generator=GeneratorConfig(model="m", base_url=base_url, api_key="sk-secret"))
+
+
+def test_replay_never_sends_the_api_key_to_an_endpoint_taken_from_the_record(home, tmp_path):
+    # an answer recorded against some other server (or a record rewritten to name one): the configured key must
+    # not go there, so nothing is built at all
+    recorded = Workspace(settings=server_settings(home, "http://elsewhere.example:8000/v1"),
+                         embedder=FakeEmbedder(), generators=FakeGenerators())
+    recorded.documents.ingest([write(tmp_path / "docs" / "heron.md", MEMO)])
+    answer = recorded.answers.ask("Who is the budget owner?")
+    models = FakeGenerators()
+    now = Workspace(settings=server_settings(home, "http://127.0.0.1:8000/v1"), embedder=FakeEmbedder(),
+                    generators=models)
+    with pytest.raises(ModelError, match="elsewhere.example.*configured generator is the server http://127"):
+        now.answers.replay(answer.audit_id)
+    assert models.requests == []
+    local = Workspace(settings=replace(Settings(home=home), generator=GeneratorConfig(api_key="sk-secret")),
+                      embedder=FakeEmbedder(), generators=models)
+    with pytest.raises(ModelError, match="configured generator is a local model"):
+        local.answers.replay(answer.audit_id)
+    assert models.requests == []
+
+
+def test_replay_calls_the_configured_endpoint_with_the_recorded_model(home, tmp_path):
+    settings = server_settings(home, "http://127.0.0.1:8000/v1")
+    workspace = Workspace(settings=settings, embedder=FakeEmbedder(), generators=FakeGenerators())
+    workspace.documents.ingest([write(tmp_path / "docs" / "heron.md", MEMO)])
+    answer = workspace.answers.ask("Who is the budget owner?")
+    models = FakeGenerators()
+    now = replace(settings, generator=replace(settings.generator, model="other", base_url="http://127.0.0.1:8000/v1/"))
+    assert Workspace(settings=now, embedder=FakeEmbedder(), generators=models).answers.replay(answer.audit_id).identical
+    ((config, adapter),) = models.requests
+    assert (config.model, config.base_url, config.api_key, adapter) == (
+        "m", "http://127.0.0.1:8000/v1/", "sk-secret", None)
+
+
+def peft_folder(path: Path) -> Path:
+    path.mkdir(parents=True)
+    (path / "adapter_config.json").write_text("{}")
+    return path
+
+
+def test_replay_refuses_an_adapter_folder_outside_the_registry(home, tmp_path):
+    index = make_index(home, tmp_path)
+    answer = index.answers.ask("Who is the budget owner?", adapter=peft_folder(tmp_path / "somewhere" / "my-lora"))
+    assert index.audit.get(answer.audit_id).body["model"]["ref"]["adapter"].endswith("my-lora")
+    models = FakeGenerators()
+    later = Workspace(settings=index.settings, embedder=FakeEmbedder(), generators=models)
+    with pytest.raises(InputError, match="not a registry adapter"):
+        later.answers.replay(answer.audit_id)
+    assert models.requests == []
+
+
+def test_replay_loads_a_registry_adapter_from_the_registry(home, tmp_path):
+    index = make_index(home, tmp_path)
+    added = index.registry.add("heron", peft_folder(tmp_path / "trained"), base_model={"model": "default"}, data={},
+                               hyperparameters={}, training={})
+    answer = index.answers.ask("Who is the budget owner?", adapter=added.id)
+    models = FakeGenerators()
+    result = Workspace(settings=index.settings, embedder=FakeEmbedder(), generators=models).answers.replay(
+        answer.audit_id)
+    ((_, adapter),) = models.requests
+    assert adapter.adapter_id == added.id and adapter.path == added.path and result.identical
+    # a record naming a registry id this home does not have is refused too
+    (home / "adapters" / added.id / "adapter.json").unlink()
+    with pytest.raises(InputError, match="not in this home's registry"):
+        index.answers.replay(answer.audit_id)

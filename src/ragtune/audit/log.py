@@ -1,35 +1,75 @@
 """Append-only, hash-chained audit log in ``RAGTUNE_HOME/audit.sqlite``.
 
-Each record stores the hash of the previous one: ``hash = sha256(prev_hash + "\\n" + canonical JSON body)``.
-Editing a record changes its hash; deleting or reordering records breaks the next record's ``prev_hash``; both
-are found by :func:`AuditLog.verify`, which names the first bad record. Truncating the newest records leaves a
-valid shorter chain, so every append also writes the head (count and last hash) to ``audit.head``; keep a copy
-of that line elsewhere (or in your log shipper) for a guarantee that does not rest on this machine.
+**What a record's hash covers (chain format 2).** Every stored column but the hash itself: ``seq``, ``id``,
+``created``, ``kind``, the body text byte for byte, ``prev_hash`` and ``key_id``, as one canonical JSON text
+(:func:`ragtune.audit.chain.hashed_form`). Editing any column — even swapping two records' ids — changes the
+hash; deleting or reordering records breaks the next record's ``prev_hash``. :meth:`AuditLog.verify` names the
+first bad record.
+
+**Keys.** With ``RAGTUNE_AUDIT_KEY`` set, new hashes are HMAC-SHA256 under it and each record stores the key's
+public id in ``key_id`` (NULL = plain SHA-256), so someone who rewrites the log without the key cannot make it
+verify *with* the key. Rules that keep a rewrite from hiding:
+- once a record is keyed, every later one must be (an unkeyed record after a keyed one fails the check, and
+  appending without the key, or with another key, to a keyed log is refused);
+- with the key set, verify fails unless some record is keyed: a keyed record vouches for every record before it
+  (its HMAC covers ``prev_hash``), so stripping the keys and recomputing plain hashes is caught;
+- a log written before the key was set becomes keyed only through ``ragtune audit seal`` (:meth:`AuditLog.seal`),
+  which checks the log first; an ordinary append with the key onto an unkeyed log is refused, so the next answer
+  never silently vouches for a chain someone rewrote.
+Verify without the key still checks every link and every unkeyed record, but reports keyed records as unchecked
+and does not pass (``ok`` false, ``unchecked`` > 0): it cannot tell a genuine keyed record from a forged one.
+
+**The head.** Truncating the newest records leaves a valid shorter chain, so every append also writes the count
+and last hash to ``audit.head``. Verify fails when the head is missing while records exist, says more records
+than there are, or names a hash that is not the one at that position. Keep a copy of that line elsewhere for a
+guarantee that does not rest on this machine (whoever can write here can rewrite the head too).
+
+**Old logs (format 1).** Logs written before format 2 hashed ``prev_hash`` and the body only. They are not
+re-chained (that would hide whatever happened before): migration ``m002_chain_v2`` records the switch point in
+``chain_formats`` (``first_seq`` of format 2), records before it keep being checked by the old rule (plus: their
+``created``/``kind`` columns must equal those in the hashed body), and every new record uses format 2. An id
+swapped between two format-1 records cannot be detected; the first format-2 record still vouches for their order
+and bodies through its ``prev_hash``.
+
+**Concurrency.** One connection shared by the threads of a process, every use under a lock (sqlite3 connections
+are not safe to use from two threads at once); appends from several processes are serialized by a lock file, so
+the head is written in commit order. Verify reads the head before the records on its own connection, so a
+concurrent append can only make the log longer than the head, which is allowed (the head is then a prefix
+checkpoint) — never a false "records removed".
 """
 
 from __future__ import annotations
 
-import hashlib
+import fcntl
 import json
 import sqlite3
+import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+from ragtune.audit.chain import (
+    FORMAT,
+    GENESIS,
+    Head,
+    Row,
+    VerifyResult,
+    check_append,
+    check_chain,
+    hashed_form,
+    key_id,
+    record_hash,
+)
 from ragtune.audit.migrations import migrate
-from ragtune.errors import InputError
+from ragtune.errors import AuditError, ConfigError, InputError
+from ragtune.files import write_atomic
 
-GENESIS = "0" * 64
+__all__ = ["GENESIS", "AuditLog", "AuditRecord", "VerifyResult"]
 
-
-def canonical(body: dict) -> str:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def chain_hash(prev_hash: str, body_json: str) -> str:
-    return hashlib.sha256((prev_hash + "\n" + body_json).encode("utf-8")).hexdigest()
+_COLUMNS = "seq, id, created, kind, body, prev_hash, hash, key_id"
 
 
 @dataclass(frozen=True)
@@ -41,101 +81,134 @@ class AuditRecord:
     body: dict[str, Any]
     prev_hash: str
     hash: str
+    key_id: str | None = None
+
+    @property
+    def keyed(self) -> bool:
+        return self.key_id is not None
 
     def to_json(self) -> dict:
         return {"seq": self.seq, "id": self.id, "created": self.created, "kind": self.kind,
-                "prev_hash": self.prev_hash, "hash": self.hash, **self.body}
+                "prev_hash": self.prev_hash, "hash": self.hash, "key_id": self.key_id, **self.body}
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    records: int
-    first_bad: str | None
-    reason: str | None
+def _record(row: Row) -> AuditRecord:
+    return AuditRecord(row.seq, row.id, row.created, row.kind, json.loads(row.body), row.prev_hash, row.hash,
+                       row.key_id)
 
-    def to_json(self) -> dict:
-        return {"ok": self.ok, "records": self.records, "first_bad": self.first_bad, "reason": self.reason}
+
+def _format2_from(db: sqlite3.Connection) -> int | None:
+    row = db.execute("SELECT first_seq FROM chain_formats WHERE format = 2").fetchone()
+    return row[0] if row else None
 
 
 class AuditLog:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: str | None = None) -> None:
         self.path = path
         self.head_path = path.with_suffix(".head")
+        self._key = key.encode("utf-8") if key else None
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         migrate(self._db)
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """This process's threads one at a time (the shared connection), then other processes (the head file)."""
+        with self._lock, open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def append(self, kind: str, body: dict[str, Any]) -> AuditRecord:
-        """Add a record at the end of the chain (serialized across processes by SQLite's write lock)."""
+        """Add a record at the end of the chain; safe from many threads and processes."""
+        with self._exclusive():
+            return self._append_locked(kind, body, sealing=False)
+
+    def seal(self) -> AuditRecord:
+        """Start keyed records on a log written without a key: check it (every record, without the key rule), then
+        append a keyed ``seal`` record whose HMAC vouches for all records before it. Run it only on a log you
+        trust as it stands: sealing a log someone rewrote would vouch for the rewrite."""
+        if self._key is None:
+            raise ConfigError("sealing needs RAGTUNE_AUDIT_KEY: set it to a random key (16+ characters) that "
+                              "whoever can write to the home cannot read")
+        with self._exclusive():  # no append can slip in between the check and the seal
+            result = self._check(require_keyed=False)
+            if not result.ok:
+                raise AuditError(f"not sealing: record {result.first_bad}: {result.reason}")
+            return self._append_locked("seal", {"sealed_records": result.records}, sealing=True)
+
+    def _append_locked(self, kind: str, body: dict[str, Any], *, sealing: bool) -> AuditRecord:
+        """Append; the caller holds :meth:`_exclusive`."""
         record_id = uuid.uuid4().hex[:16]
         created = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-        full_body = {"created": created, "kind": kind, **body}
-        body_json = canonical(full_body)
+        body_json = json.dumps({"created": created, "kind": kind, **body}, sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=False)
+        record_key_id = key_id(self._key) if self._key else None
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            row = self._db.execute("SELECT hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-            prev = row[0] if row else GENESIS
-            digest = chain_hash(prev, body_json)
-            cursor = self._db.execute(
-                "INSERT INTO records (id, created, kind, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
-                (record_id, created, kind, body_json, prev, digest),
-            )
+            tail = self._tail()
+            format2_from = _format2_from(self._db)
+            if format2_from is None:
+                raise AuditError("the audit log's chain_formats table lost its row: run `ragtune audit verify`")
+            check_append(tail, FORMAT if tail and tail.seq >= format2_from else 1, self._key, sealing=sealing)
+            seq = tail.seq + 1 if tail else max(format2_from, 1)
+            prev = tail.hash if tail else GENESIS
+            digest = record_hash(hashed_form(seq, record_id, created, kind, body_json, prev, record_key_id),
+                                 self._key)
+            self._db.execute(f"INSERT INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (seq, record_id, created, kind, body_json, prev, digest, record_key_id))
             count = self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        self.head_path.write_text(f"{count} {digest}\n")
-        return AuditRecord(int(cursor.lastrowid), record_id, created, kind, full_body, prev, digest)
+        # still under the lock: heads are written in commit order, so the last one written is the newest
+        write_atomic(self.head_path, f"{count} {digest}\n")
+        return AuditRecord(seq, record_id, created, kind, json.loads(body_json), prev, digest, record_key_id)
 
-    def _row(self, row) -> AuditRecord:
-        seq, record_id, created, kind, body, prev, digest = row
-        return AuditRecord(seq, record_id, created, kind, json.loads(body), prev, digest)
+    def _tail(self) -> Row | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        return Row(*row) if row else None
 
     def get(self, record_id: str) -> AuditRecord:
-        row = self._db.execute(
-            "SELECT seq, id, created, kind, body, prev_hash, hash FROM records WHERE id = ? OR CAST(seq AS TEXT) = ?",
-            (record_id, record_id),
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM records WHERE id = ? OR CAST(seq AS TEXT) = ?",
+                                   (record_id, record_id)).fetchone()
         if row is None:
             raise InputError(f"audit record {record_id!r} not found: `ragtune audit list` shows the ids")
-        return self._row(row)
+        return _record(Row(*row))
 
     def list(self, limit: int = 20) -> list[AuditRecord]:
-        rows = self._db.execute(
-            "SELECT seq, id, created, kind, body, prev_hash, hash FROM records ORDER BY seq DESC LIMIT ?", (limit,)
-        ).fetchall()
-        return [self._row(r) for r in rows]
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM records ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+        return [_record(Row(*r)) for r in rows]
 
     def verify(self) -> VerifyResult:
-        expected_prev = GENESIS
-        count = 0
-        last_hash = GENESIS
-        for seq, record_id, _created, _kind, body, prev, digest in self._db.execute(
-            "SELECT seq, id, created, kind, body, prev_hash, hash FROM records ORDER BY seq"
-        ):
-            count += 1
-            if prev != expected_prev:
-                return VerifyResult(False, count, record_id,
-                                    "previous-hash link broken: a record before it was deleted, inserted or moved")
-            if chain_hash(prev, body) != digest:
-                return VerifyResult(False, count, record_id, "content does not match its hash: the record was edited")
-            expected_prev = last_hash = digest
-        head = self._read_head()
-        if head is not None and (head[0] > count or (head[0] == count and head[1] != last_hash)):
-            return VerifyResult(False, count, f"#{count + 1}" if head[0] > count else f"#{count}",
-                                f"the log holds {count} records but its head file says {head[0]}: records at the "
-                                "end were removed or replaced")
-        return VerifyResult(True, count, None, None)
+        """Check the whole chain and the head (see the module docstring for what this proves, with and without
+        a key)."""
+        return self._check(require_keyed=True)
 
-    def _read_head(self) -> tuple[int, str] | None:
+    def _check(self, *, require_keyed: bool) -> VerifyResult:
+        head = self.read_head()  # before the records: a concurrent append can then only make the log longer
+        # its own connection and read transaction: one consistent snapshot, and appends are not held up
+        db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        try:
+            db.execute("BEGIN")
+            format2_from = _format2_from(db)
+            rows = (Row(*r) for r in db.execute(f"SELECT {_COLUMNS} FROM records ORDER BY seq"))
+            return check_chain(rows, format2_from=format2_from, key=self._key, head=head,
+                               require_keyed=require_keyed)
+        finally:
+            db.close()
+
+    def read_head(self) -> Head | None:
         try:
             count, digest = self.head_path.read_text().split()
-            return int(count), digest
+            return Head(int(count), digest)
         except (OSError, ValueError):
             return None

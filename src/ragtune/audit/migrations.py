@@ -26,15 +26,34 @@ def m001_records(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX records_created ON records(created)")
 
 
-MIGRATIONS: list[Migration] = [m001_records]
+def m002_chain_v2(db: sqlite3.Connection) -> None:
+    """Chain format 2 hashes every column and may be keyed (``key_id``: the key's public id, NULL = unkeyed).
+    Existing records are not re-chained: ``chain_formats`` records where format 2 starts, and records before that
+    keep being checked by format 1's rule (see ragtune.audit.log)."""
+    db.execute("ALTER TABLE records ADD COLUMN key_id TEXT")
+    db.execute("CREATE TABLE chain_formats (format INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, "
+               "switched TEXT NOT NULL)")
+    db.execute("INSERT INTO chain_formats SELECT 2, COALESCE(MAX(seq), 0) + 1, ? FROM records",
+               (datetime.now(timezone.utc).isoformat(),))
+
+
+MIGRATIONS: list[Migration] = [m001_records, m002_chain_v2]
 
 
 def migrate(db: sqlite3.Connection) -> None:
+    """Apply pending migrations in one write transaction (``db`` must be in autocommit mode,
+    ``isolation_level=None``): two processes opening a log at once do not both migrate it, and a failed migration
+    leaves the schema as it was."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
-    applied = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-    for migration in MIGRATIONS:
-        if migration.__name__ not in applied:
-            with db:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        applied = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+        for migration in MIGRATIONS:
+            if migration.__name__ not in applied:
                 migration(db)
                 db.execute("INSERT INTO _migrations VALUES (?, ?)",
                            (migration.__name__, datetime.now(timezone.utc).isoformat()))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise

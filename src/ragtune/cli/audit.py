@@ -52,16 +52,32 @@ def audit_show(
 
 @app.command("verify")
 def audit_verify(as_json: bool = options.JSON) -> None:
-    """Check the hash chain; names the first bad record. Exit 3 when tampering is found."""
+    """Check the hash chain and audit.head; names the first bad record. Exit 3 when a problem is found, or when
+    keyed records cannot be checked because RAGTUNE_AUDIT_KEY is not set."""
     result = state.workspace().audit.verify()
     if as_json:
         print_json(result.to_json())
     elif result.ok:
-        console.print(f"ok: {result.records} records, chain intact")
+        keyed = f", {result.keyed} keyed and checked with RAGTUNE_AUDIT_KEY" if result.keyed else ""
+        console.print(f"ok: {result.records} records, chain intact{keyed}")
     else:
-        console.print(f"TAMPERED: first bad record {result.first_bad}: {result.reason}", style="bold red")
+        verdict = "CANNOT VERIFY" if result.unchecked else "TAMPERED"
+        console.print(f"{verdict}: record {result.first_bad}: {result.reason}", style="bold red")
     if not result.ok:
         raise typer.Exit(CHECK_FAILED)
+
+
+@app.command("seal")
+def audit_seal(as_json: bool = options.JSON) -> None:
+    """Start keyed records on a log written before RAGTUNE_AUDIT_KEY was set: checks the log, then appends a
+    keyed record that vouches for every record before it. Only seal a log you trust as it stands."""
+    record = state.workspace().audit.seal()
+    if as_json:
+        print_json({"id": record.id, "seq": record.seq, "sealed_records": record.body["sealed_records"],
+                    "key_id": record.key_id})
+    else:
+        console.print(f"sealed: keyed record {record.id} vouches for the {record.body['sealed_records']} records "
+                      "before it")
 
 
 @app.command("replay")

@@ -43,3 +43,22 @@ class AdapterResolver:
                              f"model is {configured!r}: set RAGTUNE_MODEL={trained_on}, pass --adapter base, or "
                              "promote an adapter trained on this model")
         return AdapterRef(record.path, record.id)
+
+    def recorded(self, ref: dict) -> AdapterRef | None:
+        """The registry adapter an audit record's model reference names, for replay — never a folder taken from
+        the record: a record is data anyone with write access to the log could edit, and loading an adapter runs
+        its files. The record must name a registry folder (``adapters/<id>``) and that id must be registered in
+        this home; the adapter is loaded from the registry's own folder for the id."""
+        recorded_path, adapter_id = ref.get("adapter"), ref.get("adapter_id")
+        if not recorded_path:
+            return None
+        path = Path(recorded_path)
+        if not adapter_id or path.name != adapter_id or path.parent.name != self.registry.root.name:
+            raise InputError(f"the audit record's adapter {recorded_path} is not a registry adapter: replay loads "
+                             "adapters only from this home's registry (`ragtune adapters list`)")
+        try:
+            record = self.registry.get(adapter_id)
+        except InputError:
+            raise InputError(f"the audit record's adapter {adapter_id} is not in this home's registry: replay it "
+                             "with --home set to the home that trained it") from None
+        return AdapterRef(record.path, record.id)

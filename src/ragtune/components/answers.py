@@ -11,10 +11,10 @@ from ragtune.audit.replay import ReplayResult, compare
 from ragtune.components.adapters import AdapterResolver
 from ragtune.components.documents import DocumentIndex
 from ragtune.config import AnswerConfig, GeneratorConfig
-from ragtune.errors import InputError
+from ragtune.errors import AuditError, InputError, ModelError
 from ragtune.generate.answer import Answer, TokenCallback, answer_closed_book, answer_question
 from ragtune.models.factory import GeneratorFactory, model_ref
-from ragtune.types import AdapterRef, Filters, GenerationParams
+from ragtune.types import Filters, GenerationParams
 
 
 @dataclass
@@ -46,16 +46,22 @@ class Answerer:
 
     def replay(self, record_id: str) -> ReplayResult:
         """Re-run an audited answer on the store version it saw, with the model, adapter and parameters it
-        recorded (the model is rebuilt from the record, not taken from the current settings)."""
+        recorded (the model is rebuilt from the record, not taken from the current settings).
+
+        A record is only trusted as far as the log verifies, so the chain is checked first. Even then the record
+        chooses neither where the API key goes (the recorded endpoint must be the configured one) nor which files
+        load (adapters come from this home's registry)."""
+        verified = self.audit.verify()
+        if not verified.ok:
+            raise AuditError(f"the audit log does not verify (record {verified.first_bad}: {verified.reason}): "
+                             "replay refuses to re-run records it cannot trust")
         record = self.audit.get(record_id)
         body = record.body
         if body.get("kind") != "answer":
             raise InputError(f"audit record {record_id} is a {body.get('kind')!r} record, not an answer")
         ref = body["model"]["ref"]
-        config = GeneratorConfig(model=ref["model"], base_url=ref["base_url"], api_key=self.generator.api_key)
-        adapter = ref.get("adapter")
-        resolved = AdapterRef(Path(adapter), ref.get("adapter_id") or Path(adapter).name) if adapter else None
-        generator = self.generators(config, resolved)
+        config = replay_generator(ref, self.generator, record.id)
+        generator = self.generators(config, self.adapters.recorded(ref))
         params = GenerationParams(**dict(body["generation"], stop=tuple(body["generation"]["stop"])))
         retrieval = body["retrieval"]
         if retrieval is None:
@@ -70,3 +76,21 @@ class Answerer:
                                      filters=filters)
         replayed = answer_record(answer, source="replay", model_ref=ref)
         return compare(record, replayed, replayed["model"])
+
+
+def _endpoint(base_url: str | None) -> str | None:
+    return base_url.rstrip("/") if base_url else None
+
+
+def replay_generator(ref: dict, configured: GeneratorConfig, record_id: str) -> GeneratorConfig:
+    """The recorded model on the configured endpoint. The configured API key belongs to the configured endpoint:
+    a record (which anyone with write access to the log could edit) must never choose where that key is sent, so
+    a record answered elsewhere is refused rather than replayed there."""
+    recorded = ref.get("base_url")
+    if _endpoint(recorded) != _endpoint(configured.base_url):
+        answered_by = f"the server {recorded}" if recorded else "a local model"
+        now = f"the server {configured.base_url}" if configured.base_url else "a local model"
+        raise ModelError(f"audit record {record_id} was answered by {answered_by} but the configured generator is "
+                         f"{now}: replay only calls the configured endpoint; configure that one "
+                         "(RAGTUNE_BASE_URL) to replay it")
+    return replace(configured, model=ref["model"])
