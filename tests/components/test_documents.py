@@ -273,7 +273,7 @@ def test_two_folders_with_the_same_file_name_are_two_sources_and_sync_touches_on
     assert docs.status().documents == 3
     assert {d: docs.document(d).text for d in ("x/notes.md", "y/notes.md")} == {
         "x/notes.md": "Alpha team owns the billing service.", "y/notes.md": "Beta team owns the search cluster."}
-    listed = {s.name: (s.root, s.kind, s.documents) for s in docs.sources()}
+    listed = {s.source.name: (s.source.root, s.source.kind, s.documents) for s in docs.sources()}
     assert listed == {"x": (str((tmp_path / "x").resolve()), "folder", 2),
                       "y": (str((tmp_path / "y").resolve()), "folder", 1)}
 
@@ -309,7 +309,7 @@ def test_removing_a_source_removes_its_documents_only(fake_index, tmp_path):
     docs = fake_index.documents
     docs.ingest([tmp_path / "x", tmp_path / "y"])
     assert docs.remove_source("x") == 1
-    assert [s.name for s in docs.sources()] == ["y"]
+    assert [s.source.name for s in docs.sources()] == ["y"]
     assert [h.chunk.doc_id for h in docs.search("apples bananas", mode="bm25").hits] == ["y/b.md"]
     with pytest.raises(InputError, match="source 'x' is not in this index"):
         docs.remove_source("x")

@@ -8,7 +8,7 @@ import typer
 from rich.text import Text
 
 from ragtune.cli import options
-from ragtune.cli.render import console, err_console, print_json
+from ragtune.cli.render import console, err_console, json_printed
 from ragtune.cli.state import state
 from ragtune.errors import InputError
 from ragtune.types import Filters
@@ -44,8 +44,7 @@ def register(app: typer.Typer) -> None:
                            on_token=None if as_json else show, source="cli")
         if streamed:
             err_console.print()
-        if as_json:
-            print_json(answer.to_json())
+        if json_printed(as_json, answer):
             return
         style = "yellow" if answer.abstained else "bold"
         console.print(Text(answer.answer, style=style))

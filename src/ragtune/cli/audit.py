@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ragtune.cli import options
-from ragtune.cli.render import console, print_json
+from ragtune.cli.render import console, json_printed, print_json
 from ragtune.cli.state import state
 
 CHECK_FAILED = 3  # the command ran fine and found a problem (tampering, a replay that differs)
@@ -44,9 +44,7 @@ def audit_show(
 ) -> None:
     """Print one record in full."""
     record = state.workspace().audit.get(record_id)
-    if as_json:
-        print_json(record.to_json())
-    else:
+    if not json_printed(as_json, record):
         console.print_json(json.dumps(record.to_json(), ensure_ascii=False))
 
 
@@ -87,9 +85,7 @@ def audit_replay(
 ) -> None:
     """Re-run an answer against the store version it saw, with the same model and parameters."""
     result = state.workspace().answers.replay(record_id)
-    if as_json:
-        print_json(result.to_json())
-    else:
+    if not json_printed(as_json, result):
         verdict = "identical" if result.identical else "DIFFERENT"
         console.print(f"{verdict}: model {'same' if result.same_model else 'changed'}, retrieval "
                       f"{'same' if result.same_retrieval else 'different'}, answer "

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ragtune.cli import options
-from ragtune.cli.render import console, print_json, progress_bar
+from ragtune.cli.render import console, json_printed, print_json, progress_bar
 from ragtune.cli.state import state
 
 app = typer.Typer(help="Evaluate retrieval and answers on your own eval sets.", no_args_is_help=True)
@@ -63,8 +63,7 @@ def answers(
     with progress_bar(not as_json) as bar:
         run = evaluation.evaluate(qa, condition=condition, corpus=corpus, train=train, adapter=adapter, shots=shots,
                              limit=limit, on_item=lambda done, total: bar(f"Evaluating ({condition})", done, total))
-    if as_json:
-        print_json(run.to_json())
+    if json_printed(as_json, run):
         return
     table = Table(title=escape(f"{condition}: {len(run.items)} items (run {run.run_id})"))
     for name in ("metric", "value", "95% CI", "n"):

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ragtune.cli import options
-from ragtune.cli.render import console, err_console, print_json, progress_bar
+from ragtune.cli.render import console, err_console, json_printed, print_json, progress_bar
 from ragtune.config import LoraConfig
 from ragtune.errors import InputError
 
@@ -79,8 +79,7 @@ def finetune(
             on_checks=None if as_json else _print_warnings, on_progress=progress,
             on_eval_item=lambda condition, done, total: bar(f"Evaluating {condition}", done, total),
             should_stop=stop_requested)
-    if as_json:
-        print_json(result.to_json())
+    if json_printed(as_json, result):
         return
     t = result.training
     console.print(Text(f"trained {result.adapter.id}: {t.steps}/{t.total_steps} steps in {t.seconds:.0f} s "
@@ -160,9 +159,7 @@ def check(
     with progress_bar(not as_json) as bar:
         count_tokens = _token_counter(tokenizer, len(examples), bar)
         report = run_checks(examples, held_out, count_tokens=count_tokens, max_length=max_length, task=task)
-    if as_json:
-        print_json(report.to_json())
-    else:
+    if not json_printed(as_json, report):
         _print_report(report)
     if not report.ok:
         codes = ", ".join(f.code for f in report.errors)

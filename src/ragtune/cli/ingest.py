@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ragtune.cli import options
-from ragtune.cli.render import console, err_console, print_json, progress_bar
+from ragtune.cli.render import console, err_console, json_printed, progress_bar
 from ragtune.cli.state import state
 from ragtune.errors import InputError
 from ragtune.ingest.pipeline import IngestReport, Progress
@@ -37,9 +37,7 @@ def _finish(report: IngestReport, as_json: bool) -> None:
     level = "error" if nothing_ok else "warning"  # a run where every input failed is an error, else a warning
     for failure in report.failed:
         err_console.print(f"ragtune: {level}: {failure.message}", markup=False, highlight=False, soft_wrap=True)
-    if as_json:
-        print_json(report.to_json())
-    else:
+    if not json_printed(as_json, report):
         table = Table(show_header=True, header_style="bold")
         for name in ("added", "updated", "removed", "unchanged", "failed", "chunks", "seconds"):
             table.add_column(name, justify="right")
@@ -80,8 +78,7 @@ def register(app: typer.Typer) -> None:
     def status(as_json: bool = options.JSON) -> None:
         """Show what the index holds."""
         info = state.workspace().documents.status()
-        if as_json:
-            print_json(info.to_json())
+        if json_printed(as_json, info):
             return
         table = Table(show_header=False)
         for key, value in info.to_json().items():

@@ -8,7 +8,7 @@ import typer
 from rich.text import Text
 
 from ragtune.cli import options
-from ragtune.cli.render import console, print_json
+from ragtune.cli.render import console, json_printed
 from ragtune.cli.state import state
 
 
@@ -22,8 +22,7 @@ def register(app: typer.Typer) -> None:
         """Compact the index and delete store versions older than the window, except those an answer recorded
         inside the window saw (so replay keeps working there). Collected versions' text is gone for good."""
         report = state.workspace().gc(keep_days)
-        if as_json:
-            print_json(report.to_json())
+        if json_printed(as_json, report):
             return
         s = report.stats
         console.print(Text(f"removed {s.versions_removed} old versions ({s.bytes_removed / 1e6:.1f} MB); kept "

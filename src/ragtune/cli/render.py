@@ -26,6 +26,14 @@ def print_json(data: object) -> None:
     sys.stdout.flush()
 
 
+def json_printed(as_json: bool, result) -> bool:
+    """With ``--json``, print ``result.to_json()`` on stdout (and nothing else) and say so; the caller then
+    returns instead of rendering for people."""
+    if as_json:
+        print_json(result.to_json())
+    return as_json
+
+
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator:
     """Yields a callback(phase, done, total, detail=None) that drives a Rich progress bar on stderr, one bar per

@@ -25,7 +25,8 @@ def sources(ctx: typer.Context, as_json: bool = options.JSON) -> None:
         return
     table = Table("name", "kind", "root", "documents", "chunks", "last sync")
     for s in listed:
-        table.add_row(Text(s.name), s.kind, Text(s.root), str(s.documents), str(s.chunks), s.synced)
+        table.add_row(Text(s.source.name), s.source.kind, Text(s.source.root), str(s.documents), str(s.chunks),
+                      s.source.synced)
     console.print(table if listed else "No sources yet: `ragtune ingest PATH` adds one.")
 
 

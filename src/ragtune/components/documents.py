@@ -18,23 +18,21 @@ from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
 from ragtune.ingest.sources import expand_sources
 from ragtune.models.embedder import Embedder
 from ragtune.retrieve.searcher import Searcher, SearchResult
-from ragtune.store.base import CollectStats, DocumentRecord, Store
+from ragtune.store.base import CollectStats, DocumentRecord, SourceRecord, Store
 from ragtune.store.factory import open_store
 from ragtune.types import Filters, SearchMode
 
 
 @dataclass(frozen=True)
 class SourceStatus:
-    name: str
-    root: str
-    kind: str
+    """A source with what it holds now."""
+
+    source: SourceRecord
     documents: int
     chunks: int
-    created: str
-    synced: str
 
     def to_json(self) -> dict:
-        return dict(self.__dict__)
+        return {**self.source.__dict__, "documents": self.documents, "chunks": self.chunks}
 
 
 @dataclass(frozen=True)
@@ -103,8 +101,7 @@ class DocumentIndex:
 
     def sources(self) -> list[SourceStatus]:
         counts = self.store.source_counts()
-        return [SourceStatus(s.name, s.root, s.kind, *counts.get(s.name, (0, 0)), s.created, s.synced)
-                for s in self.store.sources()]
+        return [SourceStatus(s, *counts.get(s.name, (0, 0))) for s in self.store.sources()]
 
     def remove_source(self, name: str) -> int:
         """Delete a source and all its documents; returns how many documents went."""
