@@ -1,6 +1,6 @@
 """Rewrite the generated tables of ``docs/benchmarks.md`` from ``bench/results/*.json``.
 
-The doc holds blocks between marker comments::
+The doc holds blocks between marker comments, each on a line of its own::
 
     <!-- bench:retrieval -->
     ...generated: never edit by hand...
@@ -30,7 +30,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 DOC = BENCH_DIR.parent / "docs" / "benchmarks.md"
 
-_MARKER = re.compile(r"<!-- (/?)bench:([\w-]+) -->")
+_MARKER = re.compile(r"^<!-- (/?)bench:([\w-]+) -->$", re.M)  # a marker is a line of its own
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 # the versions named in each block's provenance line (all recorded ones are in the JSON)
 SHOWN_PACKAGES = ("torch", "transformers", "sentence-transformers", "peft", "lancedb", "numpy", "bm25s")
@@ -135,8 +135,10 @@ def retrieval_block(payload: dict) -> str:
     ]
     headers = ["system", "mode", "recall@1", "recall@5", "recall@10", "MRR", "nDCG@10", "p50 ms"]
     checks = [[c["check"], round(c["value"], 4), check_mark(c["ok"])] for c in r["checks"]]
+    limit = payload["args"].get("limit")
+    sample = f"the first {limit} questions of the QA file" if limit else "every question of the QA file"
     intro = (
-        f"{r['evaluated']} of {r['questions']} questions, {r['documents']} passages stored as "
+        f"{r['evaluated']} questions scored ({sample}), {r['documents']} passages stored as "
         f"{r['chunks']} chunks. ragtune took {r['ragtune']['wall_seconds']:.0f} s (ingest included), "
         f"the peer {r['peer']['wall_seconds']:.0f} s. Peer: bm25s k1={bm25s['k1']}, b={bm25s['b']}, "
         f"{bm25s['method']} IDF, stemmer {bm25s['stemmer']}; RRF k={r['peer']['rrf_k']}."

@@ -113,7 +113,7 @@ def test_every_block_names_the_commit_and_kind_of_its_run():
 
 
 def outside_markers(text: str) -> str:
-    return re.sub(r"<!-- bench:([\w-]+) -->.*?<!-- /bench:\1 -->", "", text, flags=re.S)
+    return re.sub(r"^<!-- bench:([\w-]+) -->$.*?^<!-- /bench:\1 -->$", "", text, flags=re.S | re.M)
 
 
 def test_the_prose_outside_the_markers_states_no_figures():
