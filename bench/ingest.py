@@ -24,6 +24,8 @@ from pathlib import Path
 
 from _common import (
     SQUAD_CORPUS,
+    add_quick_flag,
+    apply_sizes,
     check_mark,
     load_embedder_warm,
     log,
@@ -45,13 +47,17 @@ def parse_args() -> argparse.Namespace:
         "--corpus", type=Path, default=SQUAD_CORPUS, help="corpus .jsonl (also feeds the markdown)"
     )
     parser.add_argument(
-        "--markdown-docs", type=int, default=300, help="markdown files for the second scenario"
+        "--markdown-docs", type=int, default=None,
+        help="markdown files for the second scenario (default 300; --quick: 100)",
     )
-    parser.add_argument("--repeats", type=int, default=2, help="runs per scenario; the fastest is reported")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs per scenario; the fastest is reported (default 2; --quick: 1)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size of the embed-alone pass")
     parser.add_argument("--scenarios", default="squad-jsonl,markdown", help="comma-separated subset to run")
     parser.add_argument("--name", default="ingest", help="result file name under bench/results/")
-    return parser.parse_args()
+    add_quick_flag(parser)
+    return apply_sizes(parser.parse_args(), full={"markdown_docs": 300, "repeats": 2},
+                       quick={"markdown_docs": 100, "repeats": 1})
 
 
 class TimedEmbedder:

@@ -27,6 +27,8 @@ from _common import (
     SQUAD_CORPUS,
     SQUAD_QA,
     Bm25sPeer,
+    add_quick_flag,
+    apply_sizes,
     check_mark,
     load_embedder_warm,
     log,
@@ -50,11 +52,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--corpus", type=Path, default=SQUAD_CORPUS, help="corpus .jsonl (id, title, text)")
     parser.add_argument("--qa", type=Path, default=SQUAD_QA, help="QA .jsonl with gold_doc_ids")
     parser.add_argument(
-        "--limit", type=int, default=None, help="score only the first N questions (default: all)"
+        "--limit", type=int, default=None, help="score only the first N questions (default: all; --quick: 300)"
     )
     parser.add_argument("--rrf-k", type=int, default=60, help="RRF constant of the peer baseline")
     parser.add_argument("--name", default="retrieval", help="result file name under bench/results/")
-    return parser.parse_args()
+    add_quick_flag(parser)
+    return apply_sizes(parser.parse_args(), full={"limit": None}, quick={"limit": 300})
 
 
 def limited_qa(qa: Path, limit: int | None, folder: Path) -> Path:

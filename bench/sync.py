@@ -27,6 +27,8 @@ from pathlib import Path
 from _common import (
     ROOT,
     SQUAD_CORPUS,
+    add_quick_flag,
+    apply_sizes,
     load_embedder_warm,
     log,
     machine_info,
@@ -40,13 +42,15 @@ from _common import (
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--docs", type=int, default=1000, help="markdown documents in the synced folder")
+    parser.add_argument("--docs", type=int, default=None,
+                        help="markdown documents in the synced folder (default 1000; --quick: 200)")
     parser.add_argument(
         "--corpus", type=Path, default=SQUAD_CORPUS, help="passages the documents are built from"
     )
     parser.add_argument("--skip-cli", action="store_true", help="do not time the CLI subprocess")
     parser.add_argument("--name", default="sync", help="result file name under bench/results/")
-    return parser.parse_args()
+    add_quick_flag(parser)
+    return apply_sizes(parser.parse_args(), full={"docs": 1000}, quick={"docs": 200})
 
 
 def chunk_doc_ids(index) -> list[str]:
@@ -75,8 +79,11 @@ def run_cli(
     unchanged: int,
 ) -> dict:
     """Time ``ragtune --home H sync DIR --json`` in a new process (start-up, imports, model load included)."""
+    # the interpreter running this benchmark, so the CLI measured is the ragtune measured everywhere else
     command = [
-        str(Path(sys.executable).parent / "ragtune"),
+        sys.executable,
+        "-m",
+        "ragtune.cli.main",
         "--home",
         str(home),
         "sync",

@@ -14,7 +14,7 @@ PACKAGE = SRC / "ragtune"
 # Bottom to top. A module may import modules of its own package (the first name after ``ragtune.``) and of any
 # lower layer; never a higher layer, never another package of its own layer.
 LAYERS: list[set[str]] = [
-    {"errors"},
+    {"errors", "version"},
     {"types", "text", "jsonl", "files"},
     {"config"},
     {"models", "store"},

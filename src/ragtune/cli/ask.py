@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 from rich.text import Text
 
 from ragtune.cli import options
-from ragtune.cli.render import console, err_console, json_printed
+from ragtune.cli.render import console, json_printed, live_draft
 from ragtune.cli.state import state
 from ragtune.errors import InputError
 from ragtune.types import Filters
+
+if TYPE_CHECKING:
+    from ragtune.generate.answer import Answer
 
 
 def register(app: typer.Typer) -> None:
@@ -32,27 +35,21 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"k={k}: must be at least 1")
         filters = Filters.parse(path_prefix, where)
         answers = state.workspace().answers
-        streamed: list[str] = []
+        with live_draft(console, enabled=not as_json) as on_token:
+            answer = answers.ask(question, k=k, retrieval=not no_retrieval, adapter=adapter, filters=filters,
+                                 on_token=on_token, source="cli")
+        if not json_printed(as_json, answer):
+            print_answer(answer)
 
-        def show(piece: str) -> None:
-            if not streamed:
-                err_console.print("[dim]model:[/dim] ", end="")
-            streamed.append(piece)
-            err_console.print(piece, end="", markup=False, highlight=False, style="dim")
 
-        answer = answers.ask(question, k=k, retrieval=not no_retrieval, adapter=adapter, filters=filters,
-                           on_token=None if as_json else show, source="cli")
-        if streamed:
-            err_console.print()
-        if json_printed(as_json, answer):
-            return
-        style = "yellow" if answer.abstained else "bold"
-        console.print(Text(answer.answer, style=style))
-        if answer.abstained:
-            console.print(Text(f"(abstained: {answer.abstain_reason})", style="dim"))
-        for c in answer.citations:
-            line = Text(f"[{c.n}] ", style="bold cyan")
-            line.append(f"{c.doc_id} [{c.start}:{c.end}]", style="cyan")
-            line.append(f" “{c.quote}”" + (" (inferred)" if c.inferred else ""))
-            console.print(line)
-        console.print(Text(f"audit id {answer.audit_id}", style="dim"))
+def print_answer(answer: Answer) -> None:
+    """The one answer, then its citations and the audit id."""
+    console.print(Text(answer.answer, style="yellow" if answer.abstained else "bold"))
+    if answer.abstained:
+        console.print(Text(f"(abstained: {answer.abstain_reason})", style="dim"))
+    for c in answer.citations:
+        line = Text(f"[{c.n}] ", style="bold cyan")
+        line.append(f"{c.doc_id} [{c.start}:{c.end}]", style="cyan")
+        line.append(f" “{c.quote}”" + (" (inferred)" if c.inferred else ""))
+        console.print(line)
+    console.print(Text(f"audit id {answer.audit_id}", style="dim"))

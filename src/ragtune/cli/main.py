@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
@@ -26,6 +27,7 @@ from ragtune.cli import sources as sources_cmd
 from ragtune.cli.render import err_console
 from ragtune.cli.state import state
 from ragtune.errors import RagtuneError
+from ragtune.version import __version__
 
 app = typer.Typer(
     name="ragtune",
@@ -36,10 +38,27 @@ app = typer.Typer(
 )
 
 
+def installed_version() -> str:
+    """The installed distribution's version; the package's own ``__version__`` when it is not installed."""
+    try:
+        return metadata.version("ragtune")
+    except metadata.PackageNotFoundError:
+        return __version__
+
+
+def show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ragtune {installed_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     home: Optional[Path] = typer.Option(
         None, "--home", help="ragtune home folder (default: $RAGTUNE_HOME or ./.ragtune)", envvar="RAGTUNE_HOME"
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=show_version, is_eager=True, help="print the version and exit"
     ),
 ) -> None:
     state.home = home

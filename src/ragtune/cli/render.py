@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from rich.console import Console
+from rich.live import Live
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,6 +17,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 console = Console()
 err_console = Console(stderr=True)
@@ -53,3 +55,23 @@ def progress_bar(enabled: bool) -> Iterator:
             progress.update(tasks[phase], completed=done, total=total, description=description)
 
         yield update
+
+
+@contextmanager
+def live_draft(out: Console, enabled: bool = True) -> Iterator[Callable[[str], None] | None]:
+    """Yields a token callback that shows the model's reply, dim, as it is written — or None when disabled or when
+    ``out`` is not a terminal (then nothing streams: a pipe or a file gets only the final answer).
+
+    The draft is transient: it is erased when the block ends, so what stays on screen is the final answer the
+    caller prints next (citation markers stripped, or the abstention that replaced an unsupported reply)."""
+    if not (enabled and out.is_terminal):
+        yield None
+        return
+    draft = Text(style="dim")
+    with Live(draft, console=out, transient=True, auto_refresh=False) as live:
+
+        def show(piece: str) -> None:
+            draft.append(piece)
+            live.update(draft, refresh=True)
+
+        yield show

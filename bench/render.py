@@ -1,0 +1,455 @@
+"""Rewrite the generated tables of ``docs/benchmarks.md`` from ``bench/results/*.json``.
+
+The doc holds blocks between marker comments, each on a line of its own::
+
+    <!-- bench:retrieval -->
+    ...generated: never edit by hand...
+    <!-- /bench:retrieval -->
+
+Everything between a pair is replaced by what this script renders from the results files; everything outside
+(the prose) is kept byte for byte. Each block starts with the run it comes from: the commit, whether the tree was
+clean, quick or full, the machine and the package versions. A results file that does not name its commit is an
+error, as are unknown, unclosed or missing blocks. Rendering twice gives the same doc.
+
+    python bench/render.py            # rewrite docs/benchmarks.md
+    python bench/render.py --check    # exit 1 when the doc is not what the results render to
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from _tables import check_mark, markdown_table
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+DOC = BENCH_DIR.parent / "docs" / "benchmarks.md"
+
+_MARKER = re.compile(r"^<!-- (/?)bench:([\w-]+) -->$", re.M)  # a marker is a line of its own
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+# the versions named in each block's provenance line (all recorded ones are in the JSON)
+SHOWN_PACKAGES = ("torch", "transformers", "sentence-transformers", "peft", "lancedb", "numpy", "bm25s")
+# bench/finetune.py's goals (issue 11): train <= max_train examples within the time budget, and on held-out rows
+FINETUNE_GOALS = {"minutes": 30.0, "json_valid": 0.95, "field_accuracy": 0.90, "step_ratio": 1.0}
+
+
+class RenderError(Exception):
+    """The doc or a results file is not in a shape the renderer can trust."""
+
+
+# ---- results files -----------------------------------------------------------------------------------------
+
+
+def load_result(path: Path) -> dict:
+    """A results file, checked for what every generated table states: its commit and quick/full."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RenderError(f"{path}: cannot read results: {exc}") from exc
+    git = payload.get("git")
+    if not isinstance(git, dict) or not _COMMIT.fullmatch(str(git.get("commit", ""))):
+        raise RenderError(f"{path}: no commit recorded (git.commit); re-run the benchmark so it records one")
+    if not isinstance(payload.get("quick"), bool):
+        raise RenderError(f"{path}: does not say whether it was a quick run (quick: true/false)")
+    for key in ("date", "command", "machine", "results"):
+        if key not in payload:
+            raise RenderError(f"{path}: missing {key!r}")
+    return payload
+
+
+def load_results(folder: Path, names: list[str]) -> dict[str, dict]:
+    return {name: load_result(folder / f"{name}.json") for name in names}
+
+
+# ---- formatting helpers ------------------------------------------------------------------------------------
+
+
+def short(commit: str) -> str:
+    return commit[:7]
+
+
+def tree_state(git: dict) -> str:
+    return {True: "clean tree", False: "uncommitted changes"}.get(git.get("clean"), "tree state not recorded")
+
+
+def run_label(payload: dict) -> str:
+    """`abc1234` quick / full, with dirty trees said so: the summary table's provenance column."""
+    git = payload["git"]
+    label = f"`{short(git['commit'])}` {'quick' if payload['quick'] else 'full'}"
+    return label if git.get("clean") else f"{label}, {tree_state(git)}"
+
+
+def provenance(name: str, payload: dict) -> str:
+    git, machine = payload["git"], payload["machine"]
+    packages = payload.get("packages", {})
+    versions = ", ".join(f"{p} {packages[p]}" for p in SHOWN_PACKAGES if packages.get(p))
+    ram = f", {machine['ram_gb']} GB RAM" if machine.get("ram_gb") else ""
+    gpu = "GPU" if machine.get("gpu") else "no GPU"
+    load = payload.get("loadavg_at_end_1_5_15") or [None]
+    text = (
+        f"Run: `bench/results/{name}.json`, commit `{short(git['commit'])}` ({tree_state(git)}), "
+        f"{'quick' if payload['quick'] else 'full'} run, {payload['date'][:10]}; {machine['cpu']}, "
+        f"{machine['cores']} cores{ram}, {gpu}; Python {machine['python']}, {versions}; "
+        f"1-minute load average {machine['loadavg_1_5_15'][0]} at the start, {load[0]} at the end. "
+        f"Command: `{payload['command']}`."
+    )
+    return f"{text} {git['note']}" if git.get("note") else text
+
+
+def ci(metric: dict, digits: int = 3) -> str:
+    lo, hi = metric["ci95"]
+    return f"{metric['value']:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def signed(value: float, digits: int = 4) -> str:
+    return f"{value:+.{digits}f}"
+
+
+def seconds(runs: list, key: str | None = None) -> str:
+    """Timings of repeated runs, ``a / b``: plain numbers, or each run's ``key``."""
+    return " / ".join(f"{(run if key is None else run[key]):.2f}" for run in runs)
+
+
+# ---- one renderer per block --------------------------------------------------------------------------------
+
+RETRIEVAL_METRICS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "p50_ms")
+MODES = ("bm25", "dense", "hybrid")
+
+
+def paragraphs(*parts: str) -> str:
+    return "\n\n".join(parts)
+
+
+def retrieval_block(payload: dict) -> str:
+    r = payload["results"]
+    ours, peer, bm25s = r["ragtune"]["modes"], r["peer"]["modes"], r["peer"]["bm25s"]
+    rows = [
+        [system, mode, *(float(modes[mode][m]) for m in RETRIEVAL_METRICS)]
+        for system, modes in (("ragtune", ours), ("peer (bm25s / numpy cosine / RRF)", peer))
+        for mode in MODES
+    ]
+    headers = ["system", "mode", "recall@1", "recall@5", "recall@10", "MRR", "nDCG@10", "p50 ms"]
+    checks = [[c["check"], round(c["value"], 4), check_mark(c["ok"])] for c in r["checks"]]
+    limit = payload["args"].get("limit")
+    sample = f"the first {limit} questions of the QA file" if limit else "every question of the QA file"
+    intro = (
+        f"{r['evaluated']} questions scored ({sample}), {r['documents']} passages stored as "
+        f"{r['chunks']} chunks. ragtune took {r['ragtune']['wall_seconds']:.0f} s (ingest included), "
+        f"the peer {r['peer']['wall_seconds']:.0f} s. Peer: bm25s k1={bm25s['k1']}, b={bm25s['b']}, "
+        f"{bm25s['method']} IDF, stemmer {bm25s['stemmer']}; RRF k={r['peer']['rrf_k']}."
+    )
+    deltas = ", ".join(f"{m} {signed(ours[m]['ndcg@10'] - peer[m]['ndcg@10'])}" for m in MODES)
+    hybrid_gain = signed(ours["hybrid"]["ndcg@10"] - ours["bm25"]["ndcg@10"])
+    return paragraphs(
+        intro,
+        markdown_table(headers, rows, digits=4),
+        markdown_table(["acceptance check (ragtune)", "value", "result"], checks, digits=4),
+        f"nDCG@10, ragtune − peer: {deltas}. Hybrid − bm25 within ragtune: {hybrid_gain}.",
+    )
+
+
+def latency_block(payload: dict) -> str:
+    r = payload["results"]
+
+    def row(label: str, key: str) -> list:
+        return [label, r[key]["p50"], r[key]["p95"], r[key]["mean"]]
+
+    def stages(median: str, p95: str) -> list[list]:
+        return [[key, value, r[p95][key]] for key, value in r[median].items()]
+
+    summary = [
+        row("ragtune documents.search (hybrid)", "ragtune_ms"),
+        row("floor (embed + numpy cosine + bm25s + RRF)", "floor_ms"),
+        row("ragtune without the query embedding", "ragtune_without_embed_ms"),
+        row("floor without the query embedding", "floor_without_embed_ms"),
+    ]
+    ratio = [[f"{r['ratio_p50']:.3f}x", f"<= {r['goal']}x", check_mark(r["goal_met"])]]
+    ours = stages("ragtune_stages_median_ms", "ragtune_stages_p95_ms")
+    ours.append(["(wall time of the call)", r["ragtune_ms"]["p50"], r["ragtune_ms"]["p95"]])
+    native_title = f"LanceDB native search, same table, no embedding ({r['lancedb_native_queries']} queries)"
+    embed_share = r["ragtune_stages_median_ms"]["embed_ms"] / r["ragtune_ms"]["p50"]
+    return paragraphs(
+        f"{r['queries']} measured queries after {r['warmup']} warm-up queries on each side; k={r['k']}; "
+        f"{r['chunks']} chunks.",
+        markdown_table(["system", "p50 ms", "p95 ms", "mean ms"], summary, digits=2),
+        markdown_table(["p50 ratio ragtune / floor", "goal", "result"], ratio),
+        markdown_table(["ragtune stage (timings_ms)", "median ms", "p95 ms"], ours),
+        markdown_table(["floor stage", "median ms", "p95 ms"], stages("floor_stages_median_ms", "floor_stages_p95_ms")),
+        markdown_table(
+            [native_title, "median ms", "p95 ms"], stages("lancedb_native_median_ms", "lancedb_native_p95_ms")
+        ),
+        f"The query embedding's median is {embed_share:.0%} of ragtune's median call. Mean top-10 overlap, "
+        f"ragtune vs floor: {r['top10_overlap_mean']:.3f}.",
+    )
+
+
+def ingest_block(payload: dict) -> str:
+    scenarios = payload["results"]["scenarios"]
+    goal = next(iter(scenarios.values()))["goal"]
+    headers = ["scenario", "docs", "chunks", "ingest s", "embed alone s", "ingest chunks/s", "embed chunks/s"]
+    rows = [
+        [name, s["documents"], s["chunks"], s["ingest_s"], s["embed_alone_s"], s["ingest_chunks_per_s"],
+         s["embed_chunks_per_s"], f"{s['ratio']:.3f}x", check_mark(s["goal_met"])]
+        for name, s in scenarios.items()
+    ]  # fmt: skip
+    parts = [[name, s["ingest_s"], *s["breakdown_of_fastest_ingest_s"].values()] for name, s in scenarios.items()]
+    parts_headers = ["scenario", "ingest s", "of which embed s", "count_tokens s",
+                     "rest (read, parse, chunk, analyze, store) s"]  # fmt: skip
+    runs = "; ".join(
+        f"{name}: ingest {seconds(s['runs'], 'ingest_s')} s, embed alone {seconds(s['runs'], 'embed_alone_s')} s"
+        for name, s in scenarios.items()
+    )
+    share = ", ".join(
+        f"{name} {s['breakdown_of_fastest_ingest_s']['ingest_embed_s'] / s['ingest_s']:.0%}"
+        for name, s in scenarios.items()
+    )
+    return paragraphs(
+        markdown_table([*headers, "ratio", f"goal <= {goal}x"], rows, digits=2),
+        markdown_table(parts_headers, parts, digits=2),
+        f"Every run ({runs}). Share of the fastest ingest spent embedding: {share}.",
+    )
+
+
+def sync_rows(r: dict) -> list[list]:
+    initial = r["initial"]["seconds"]
+
+    def step(label: str, secs: float, report: dict) -> list:
+        counts = [report.get(k, "") for k in ("added", "updated", "removed", "unchanged", "chunks")]
+        return [label, secs, *counts, f"{secs / initial:.4f}"]
+
+    rows = [
+        step("initial documents.ingest([folder])", initial, r["initial"]["report"]),
+        step("documents.sync after editing 1 file", r["edit_sync"]["seconds"], r["edit_sync"]["report"]),
+        step("documents.sync after deleting 1 file", r["delete_sync"]["seconds"], r["delete_sync"]["report"]),
+    ]
+    for key, label in (("unchanged", "nothing changed"), ("edit", "after editing 1 file")):
+        cli = (r.get("cli") or {}).get(key)
+        if cli and "report" in cli:
+            label = f"CLI `ragtune sync --json`, {label} (process wall time)"
+            rows.append(step(label, cli["wall_s"], cli["report"]))
+            own = float(cli["report"]["seconds"])
+            rows.append(step("  of which the sync itself (`seconds` in its JSON)", own, {}))
+    return rows
+
+
+def sync_block(payload: dict) -> str:
+    r = payload["results"]
+    headers = ["step", "seconds", "added", "updated", "removed", "unchanged", "chunks written", "ratio to initial"]
+    failed = [[c["check"], str(c["got"]), str(c["want"])] for c in r["checks"] if not c["ok"]]
+    intro = (
+        f"{r['docs']} generated notes: {r['documents_in_store']} documents and {r['chunks_in_store']} chunks "
+        f"after the first ingest; the deleted note had {r['delete_sync']['deleted_chunks']} chunk(s). "
+        f"{len(r['checks']) - len(failed)} of {len(r['checks'])} checks passed."
+    )
+    parts = [intro, markdown_table(headers, sync_rows(r), digits=2)]
+    if failed:
+        parts.append(markdown_table(["failed check", "got", "want"], failed))
+    return paragraphs(*parts)
+
+
+def answers_block(payload: dict) -> str:
+    r = payload["results"]
+    cal, defaults = r["calibrated"], r["defaults"]
+    intro = (
+        f"{r['answerable']} answerable and {r['unanswerable']} unanswerable questions (seed "
+        f"{payload['args']['seed']}), half for calibration; held out: {r['held_out_answerable']} answerable, "
+        f"{r['held_out_unanswerable']} unanswerable. Median seconds per grounded answer: "
+        f"{r['median_seconds_per_answer']:.2f}."
+    )
+    calibration = (
+        f"Calibrated thresholds: min_relevance={cal['min_relevance']}, min_support={cal['min_support']}. On "
+        f"the calibration half they abstain on {cal['calibration_score']:.0%} of unanswerable questions while "
+        f"withholding at most {r['max_lost']:.0%} of correct answers; on the held-out half they withhold "
+        f"{r['correct_withheld_held_out']:.0%} of correct answers. `AnswerConfig` defaults at this commit: "
+        f"min_relevance={defaults['min_relevance']}, min_support={defaults['min_support']}."
+    )
+    headers = ["metric (held-out answerable)", "closed-book", "95% CI", "retrieval", "95% CI",
+               "retrieval − closed-book (paired 95% CI)"]  # fmt: skip
+    return paragraphs(
+        intro,
+        markdown_table(headers, r["table"]),
+        markdown_table(["quantity (held-out half, calibrated thresholds)", "value", "95% CI"], r["quantities"]),
+        calibration,
+    )
+
+
+FINETUNE_CONDITIONS = (
+    ("closed_book", "base closed-book"),
+    ("few_shot", "base few-shot (3 shots from the training file)"),
+    ("adapter", "adapter"),
+)
+
+
+def finetune_block(payload: dict) -> str:
+    r = payload["results"]
+    config, training, quality = r["config"], r["training"], r["quality"]
+    diff = r["adapter_minus_few_shot_field_accuracy"]
+    n = quality["adapter"]["metrics"]["field_accuracy"]["n"]
+    rows = [
+        [label, *(ci(quality[c]["metrics"][m]) for m in ("json_valid", "field_accuracy", "exact_match"))]
+        for c, label in FINETUNE_CONDITIONS
+    ]
+    steps = r["seconds_per_step"]
+    step_rows = [
+        ["ragtune (`train_lora`)", f"{steps['ragtune']:.2f} ({seconds(steps['runs']['ragtune'])})"],
+        ["Trainer + peft", f"{steps['trainer_peft']:.2f} ({seconds(steps['runs']['trainer_peft'])})"],
+        ["ratio", f"{steps['ratio']:.3f}"],
+    ]
+    data = (
+        f"Training file: {r['train_rows']} rows (at most {payload['args']['max_train']}); the trainer holds "
+        f"out {config['eval_fraction']:.0%} of them for early stopping. Test side: {r['test_rows']} rows, "
+        f"{n} scored per condition. LoRA r={config['r']}, alpha={config['alpha']}, lr {config['learning_rate']}, "
+        f"{config['epochs']:g} epochs, batch {config['batch_size']}, {config['max_length']} tokens, "
+        f"seed {config['seed']}."
+    )
+    outcome = (
+        f"Paired difference adapter − few-shot in field accuracy: {signed(diff['mean'], 3)} "
+        f"[{signed(diff['ci95'][0], 3)}, {signed(diff['ci95'][1], 3)}] (n={diff['n']}). Training: "
+        f"{training['steps']} of {training['total_steps']} steps "
+        f"({'stopped early' if training['stopped_early'] else 'no early stop'}; eval loss "
+        f"{training['initial_eval_loss']:.3f} → {training['best_eval_loss']:.3f}), "
+        f"{training['seconds']:.0f} s in the loop, {training['wall_seconds']:.0f} s wall including model load "
+        f"and the data checks ({training['wall_seconds'] / 60:.1f} minutes)."
+    )
+    headers = [f"condition ({n} held-out rows)", "json_valid", "field_accuracy", "exact_match"]
+    return paragraphs(
+        data, markdown_table(headers, rows), outcome, markdown_table(["loop", "s/step (runs)"], step_rows)
+    )
+
+
+def finetune_summary(payload: dict) -> list[list]:
+    r, goals = payload["results"], FINETUNE_GOALS
+    adapter = r["quality"]["adapter"]["metrics"]
+    minutes, max_train = r["training"]["wall_seconds"] / 60, payload["args"]["max_train"]
+    ratio = r["seconds_per_step"]["ratio"]
+    return [
+        [f"train <= {max_train} examples in <= {goals['minutes']:g} min", f"{r['train_rows']} rows, {minutes:.1f} min",
+         r["train_rows"] <= max_train and minutes <= goals["minutes"]],
+        [f"held-out json_valid >= {goals['json_valid']}", ci(adapter["json_valid"]),
+         adapter["json_valid"]["value"] >= goals["json_valid"]],
+        [f"held-out field accuracy >= {goals['field_accuracy']}", ci(adapter["field_accuracy"]),
+         adapter["field_accuracy"]["value"] >= goals["field_accuracy"]],
+        [f"s/step ragtune / Trainer + peft <= {goals['step_ratio']}", f"{ratio:.3f}", ratio <= goals["step_ratio"]],
+    ]  # fmt: skip
+
+
+def summary_block(results: Mapping[str, dict]) -> str:
+    rows: list[list] = []
+
+    def add(name: str, check: str, measured: str, ok: bool) -> None:
+        rows.append([name, check, measured, check_mark(ok), run_label(results[name])])
+
+    for c in results["retrieval"]["results"]["checks"]:
+        add("retrieval", c["check"], f"{c['value']:.4f}", c["ok"])
+    latency = results["latency"]["results"]
+    add("latency", f"p50 ragtune / p50 floor <= {latency['goal']}", f"{latency['ratio_p50']:.3f}", latency["goal_met"])
+    for name, s in results["ingest"]["results"]["scenarios"].items():
+        add("ingest", f"{name}: ingest / embedder alone <= {s['goal']}", f"{s['ratio']:.3f}", s["goal_met"])
+    sync = results["sync"]["results"]
+    edit = sync["edit_sync"]
+    goal = f"one edit in {sync['docs']} documents: updated=1, unchanged={sync['docs'] - 1}, all checks pass"
+    measured = f"{edit['seconds']:.2f} s ({edit['ratio_to_initial']:.2%} of the first ingest)"
+    add("sync", goal, measured, sync["all_checks_ok"])
+    for check, measured, ok in finetune_summary(results["finetune"]):
+        add("finetune", check, measured, ok)
+    return markdown_table(["benchmark", "goal", "measured", "result", "run (commit, quick/full)"], rows)
+
+
+# block name = the results file it renders (bench/results/<name>.json); the summary block reads them all
+SECTIONS: dict[str, Callable[[dict], str]] = {
+    "retrieval": retrieval_block,
+    "latency": latency_block,
+    "ingest": ingest_block,
+    "sync": sync_block,
+    "answers": answers_block,
+    "finetune": finetune_block,
+}
+
+
+def render_blocks(results: Mapping[str, dict]) -> dict[str, str]:
+    """Block name → its markdown (provenance line first), from loaded results files."""
+    blocks = {}
+    for name, render in SECTIONS.items():
+        try:
+            blocks[name] = provenance(name, results[name]) + "\n\n" + render(results[name])
+        except (KeyError, TypeError) as exc:
+            raise RenderError(f"bench/results/{name}.json: unexpected shape ({type(exc).__name__}: {exc})") from exc
+    try:
+        blocks["summary"] = summary_block(results)
+    except (KeyError, TypeError) as exc:
+        raise RenderError(f"summary: a results file has an unexpected shape ({type(exc).__name__}: {exc})") from exc
+    return blocks
+
+
+# ---- the doc -----------------------------------------------------------------------------------------------
+
+
+def _line(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
+
+
+def replace_blocks(text: str, blocks: Mapping[str, str]) -> str:
+    """``text`` with the body of every ``bench:NAME`` block replaced by ``blocks[NAME]``; text outside the markers
+    is kept as it is. Every block in ``blocks`` must appear, and every marker must name one of them."""
+    out: list[str] = []
+    pos, opened, seen = 0, None, set()
+    for match in _MARKER.finditer(text):
+        closing, name = match.group(1) == "/", match.group(2)
+        where = f"line {_line(text, match.start())}"
+        if name not in blocks:
+            raise RenderError(f"{where}: unknown block bench:{name} (known: {', '.join(sorted(blocks))})")
+        if not closing:
+            if opened is not None:
+                raise RenderError(f"{where}: bench:{name} opens inside bench:{opened.group(2)}")
+            out.append(text[pos : match.end()])
+            opened = match
+        else:
+            if opened is None or opened.group(2) != name:
+                raise RenderError(f"{where}: /bench:{name} closes a block that is not open")
+            out.append("\n" + blocks[name].strip("\n") + "\n")
+            pos, opened = match.start(), None
+            seen.add(name)
+    if opened is not None:
+        raise RenderError(f"line {_line(text, opened.start())}: bench:{opened.group(2)} is never closed")
+    missing = sorted(set(blocks) - seen)
+    if missing:
+        raise RenderError(f"the doc has no block for: {', '.join(missing)}")
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def render_doc(text: str, results_dir: Path) -> str:
+    results = load_results(results_dir, list(SECTIONS))
+    return replace_blocks(text, render_blocks(results))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--doc", type=Path, default=DOC)
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--check", action="store_true", help="only check that the doc is up to date")
+    args = parser.parse_args(argv)
+    try:
+        text = args.doc.read_text(encoding="utf-8")
+        rendered = render_doc(text, args.results)
+    except RenderError as exc:
+        print(f"render: error: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        if rendered != text:
+            print(f"render: {args.doc} is out of date; run python bench/render.py", file=sys.stderr)
+            return 1
+        return 0
+    if rendered != text:
+        args.doc.write_text(rendered, encoding="utf-8")
+    print(f"render: {args.doc} {'updated' if rendered != text else 'already up to date'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""bench/render.py: the tables of docs/benchmarks.md are generated from bench/results/*.json, never typed."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from tests.conftest import REPO
+
+BENCH = REPO / "bench"
+DOC = REPO / "docs" / "benchmarks.md"
+
+
+def _load_renderer():
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))  # render.py imports its sibling _tables.py
+    spec = importlib.util.spec_from_file_location("bench_render", BENCH / "render.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+render = _load_renderer()
+
+STALE = """# Title
+
+Prose before, kept as it is.
+
+<!-- bench:alpha -->
+| old | table |
+<!-- /bench:alpha -->
+
+Prose between.
+<!-- bench:beta -->
+<!-- /bench:beta -->
+Prose after.
+"""
+
+
+def test_only_the_text_between_markers_is_replaced():
+    out = render.replace_blocks(STALE, {"alpha": "| new | alpha |", "beta": "new beta"})
+    assert out == STALE.replace("| old | table |", "| new | alpha |").replace(
+        "<!-- bench:beta -->\n", "<!-- bench:beta -->\nnew beta\n"
+    )
+
+
+def test_rendering_twice_changes_nothing():
+    blocks = {"alpha": "\nA\n\n", "beta": "B"}
+    once = render.replace_blocks(STALE, blocks)
+    assert render.replace_blocks(once, blocks) == once
+    real = render.render_doc(DOC.read_text(encoding="utf-8"), render.RESULTS_DIR)
+    assert render.render_doc(real, render.RESULTS_DIR) == real
+
+
+@pytest.mark.parametrize("doc,fragment", [
+    (STALE.replace("bench:beta", "bench:gamma"), "unknown block bench:gamma"),
+    (STALE.replace("<!-- /bench:alpha -->\n", ""), "opens inside bench:alpha"),
+    (STALE.replace("<!-- /bench:beta -->\n", ""), "bench:beta is never closed"),
+    (STALE.replace("<!-- bench:beta -->\n<!-- /bench:beta -->\n", ""), "no block for: beta"),
+])
+def test_malformed_or_incomplete_docs_are_errors(doc, fragment):
+    with pytest.raises(render.RenderError, match=re.escape(fragment)):
+        render.replace_blocks(doc, {"alpha": "A", "beta": "B"})
+
+
+@pytest.fixture
+def results_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "results"
+    shutil.copytree(render.RESULTS_DIR, folder)
+    return folder
+
+
+def test_a_results_file_without_its_commit_fails_loudly(results_copy, capsys):
+    path = results_copy / "latency.json"
+    payload = json.loads(path.read_text())
+    del payload["git"]["commit"]
+    path.write_text(json.dumps(payload))
+    with pytest.raises(render.RenderError, match=r"latency\.json: no commit recorded"):
+        render.render_doc(DOC.read_text(encoding="utf-8"), results_copy)
+    doc = results_copy / "benchmarks.md"
+    shutil.copy(DOC, doc)
+    assert render.main(["--doc", str(doc), "--results", str(results_copy)]) == 2
+    assert "latency.json: no commit recorded" in capsys.readouterr().err
+    assert doc.read_text() == DOC.read_text()  # nothing written
+
+
+def test_a_results_file_that_does_not_say_quick_or_full_fails(results_copy):
+    path = results_copy / "finetune.json"
+    payload = json.loads(path.read_text())
+    del payload["quick"]
+    path.write_text(json.dumps(payload))
+    with pytest.raises(render.RenderError, match=r"finetune\.json: does not say whether it was a quick run"):
+        render.load_results(results_copy, ["finetune"])
+
+
+def test_the_committed_doc_is_what_the_results_render_to():
+    text = DOC.read_text(encoding="utf-8")
+    assert render.render_doc(text, render.RESULTS_DIR) == text, "run: python bench/render.py"
+
+
+def test_every_block_names_the_commit_and_kind_of_its_run():
+    blocks = render.render_blocks(render.load_results(render.RESULTS_DIR, list(render.SECTIONS)))
+    for name in render.SECTIONS:
+        payload = json.loads((render.RESULTS_DIR / f"{name}.json").read_text())
+        first = blocks[name].splitlines()[0]
+        assert f"commit `{payload['git']['commit'][:7]}`" in first
+        assert ("quick run" if payload["quick"] else "full run") in first
+
+
+def outside_markers(text: str) -> str:
+    return re.sub(r"^<!-- bench:([\w-]+) -->$.*?^<!-- /bench:\1 -->$", "", text, flags=re.S | re.M)
+
+
+def test_the_prose_outside_the_markers_states_no_figures():
+    prose = outside_markers(DOC.read_text(encoding="utf-8"))
+    figures = re.findall(r"\d+\.\d+|\d+ ?%|\d[\d,]* (?:s|ms|min|seconds|minutes)\b", prose)
+    assert figures == [], "figures belong in generated blocks, not in the prose"
