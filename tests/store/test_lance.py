@@ -8,7 +8,8 @@ import pytest
 from tests.store.conformance import DIM, StoreConformance, document, put
 
 from ragtune.errors import StoreError
-from ragtune.store.lance import SCHEMA_VERSION, LanceStore
+from ragtune.store.lance import LanceStore
+from ragtune.store.lance_schema import SCHEMA_VERSION
 
 
 class TestLanceStore(StoreConformance):

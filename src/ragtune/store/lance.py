@@ -31,15 +31,16 @@ from ragtune.store.base import (
     ScoredId,
     SourceRecord,
 )
+from ragtune.store.lance_schema import (
+    DOCUMENT_SCHEMA,
+    SCHEMA_VERSION,
+    SOURCE_SCHEMA,
+    chunk_schema,
+    schema_mismatch,
+)
 from ragtune.text import STOP_WORDS, sha256_text
 from ragtune.types import Filters, metadata_pairs
 
-SCHEMA_VERSION = 2
-# What each schema version changed, for the message that refuses an index built with an older one.
-_SCHEMA_CHANGES = {
-    2: "documents belong to named sources (file ids are SOURCE/path) and metadata filter pairs are stored as "
-       "JSON [key, value], so '=' in a key or value is unambiguous",
-}
 CHUNKS = "chunks"
 DOCUMENTS = "documents"
 SOURCES = "sources"
@@ -58,49 +59,6 @@ def _in_list(column: str, values: Sequence[str]) -> str:
     return f"{column} IN ({', '.join(_sql_str(v) for v in values)})"
 
 
-def chunk_schema(dim: int) -> pa.Schema:
-    return pa.schema(
-        [
-            ("chunk_id", pa.string()),
-            ("doc_id", pa.string()),
-            ("doc_version", pa.string()),
-            ("ordinal", pa.int32()),
-            ("text", pa.string()),
-            ("start", pa.int64()),
-            ("end", pa.int64()),
-            ("heading_path", pa.list_(pa.string())),
-            ("source_path", pa.string()),
-            ("metadata", pa.string()),
-            ("meta_kv", pa.list_(pa.string())),
-            ("groups", pa.list_(pa.string())),
-            ("terms", pa.list_(pa.string())),
-            ("text_sha", pa.string()),
-            ("vector", pa.list_(pa.float32(), dim)),
-        ]
-    )
-
-
-DOCUMENT_SCHEMA = pa.schema(
-    [
-        ("doc_id", pa.string()),
-        ("version", pa.string()),
-        ("fingerprint", pa.string()),
-        ("source_path", pa.string()),
-        ("title", pa.string()),
-        ("text", pa.string()),
-        ("metadata", pa.string()),
-        ("groups", pa.list_(pa.string())),
-        ("n_chunks", pa.int32()),
-        ("indexed_at", pa.string()),
-        ("source", pa.string()),
-    ]
-)
-
-
-SOURCE_SCHEMA = pa.schema([("name", pa.string()), ("root", pa.string()), ("kind", pa.string()),
-                           ("created", pa.string()), ("synced", pa.string())])
-
-
 def filters_sql(filters: Filters) -> str | None:
     clauses = []
     if filters.path_prefix:
@@ -108,16 +66,6 @@ def filters_sql(filters: Filters) -> str | None:
     for pair in metadata_pairs(filters.metadata):
         clauses.append(f"array_has(meta_kv, {_sql_str(pair)})")
     return " AND ".join(clauses) or None
-
-
-def _schema_mismatch(root: Path, found: object) -> str:
-    """Why an index cannot be used, and what to do: its folder is rebuilt from the user's files, so deleting it
-    loses nothing but the old store versions (which audit replay of older answers needs)."""
-    change = _SCHEMA_CHANGES.get(SCHEMA_VERSION, "")
-    return (f"the index in {root} has schema {found} but this ragtune uses {SCHEMA_VERSION}"
-            + (f" ({change})" if change else "")
-            + f"; delete {root} and run again: ingest (or the evaluation that built it) rebuilds it from "
-              "your files")
 
 
 class LanceStore:
@@ -168,7 +116,7 @@ class LanceStore:
         except (OSError, ValueError) as exc:
             raise StoreError(f"{path}: unreadable index manifest ({exc}); delete the folder to rebuild") from exc
         if found.get("schema") != SCHEMA_VERSION:
-            raise IndexSchemaError(_schema_mismatch(self.root, found.get("schema")))
+            raise IndexSchemaError(schema_mismatch(self.root, found.get("schema")))
         if found.get("embedder") != self.embedder_id or found.get("dim") != self.dim:
             raise StoreError(
                 f"the index in {self.root} was built with embedder {found.get('embedder')!r} "
