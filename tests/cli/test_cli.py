@@ -205,5 +205,5 @@ def test_diagnose_reports_a_verdict_with_evidence_and_cis(tmp_path):
     data = json.loads(result.stdout)
     assert data["verdict"] in ("prompt", "rag", "finetune", "both") and isinstance(data["evidence"], list)
     for condition in ("closed_book", "few_shot", "oracle", "oracle+few_shot", "retrieval"):
-        assert {"score", "ci95"} <= set(data["conditions"][condition])
+        assert {"value", "score", "ci95", "n"} <= set(data["conditions"][condition])  # score: the 0.1 alias
     assert Path(data["report"]).exists() and data["evidence"]
