@@ -108,7 +108,8 @@ def run_ingest(
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
     started = time.perf_counter()
-    _check_roots(store, sources.roots)
+    known_sources = {s.name: s for s in store.sources()}
+    _check_roots(known_sources, sources.roots)
     report = IngestReport(failed=list(sources.failures), skipped=sources.skipped)
     owners = store.document_sources()
     names = {r.name for r in sources.roots}
@@ -168,16 +169,15 @@ def run_ingest(
         store.remove_documents(plan.removed)
         report.removed = len(plan.removed)
         report.orphans_removed = store.remove_orphan_chunks()
-    _save_roots(store, sources.roots, now)
+    _save_roots(store, known_sources, sources.roots, now)
     store.ensure_indexes(settings.retrieval.exact_max_chunks)
     report.store_version = store.version()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _check_roots(store: Store, roots: Sequence[SourceRoot]) -> None:
+def _check_roots(known: dict[str, SourceRecord], roots: Sequence[SourceRoot]) -> None:
     """A source name stays with its root: the same name for another path would mix two sources' documents."""
-    known = {s.name: s for s in store.sources()}
     for root in roots:
         other = known.get(root.name)
         if other is not None and Path(other.root) != root.root:
@@ -185,8 +185,7 @@ def _check_roots(store: Store, roots: Sequence[SourceRoot]) -> None:
                              f"--source NAME to ingest it as its own source")
 
 
-def _save_roots(store: Store, roots: Sequence[SourceRoot], now: str) -> None:
-    known = {s.name: s for s in store.sources()}
+def _save_roots(store: Store, known: dict[str, SourceRecord], roots: Sequence[SourceRoot], now: str) -> None:
     for root in roots:
         created = known[root.name].created if root.name in known else now
         store.save_source(SourceRecord(root.name, str(root.root), root.kind, created, now))

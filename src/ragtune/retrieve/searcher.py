@@ -93,6 +93,7 @@ class Searcher:
         self.config = config
         self._state: tuple[int, _ExactState] | None = None
         self._native: tuple[int, bool] | None = None
+        self._live: tuple[int, set[str]] | None = None
         self._version: tuple[int, float] | None = None
         self._lock = threading.Lock()
 
@@ -118,7 +119,7 @@ class Searcher:
             if self._state is None or self._state[0] != version:
                 # chunks first, then the live documents: a document committed in between is simply live
                 table = self.store.chunk_columns()
-                self._state = (version, _ExactState(table, self.embedder.dim, set(self.store.document_versions())))
+                self._state = (version, _ExactState(table, self.embedder.dim, self._live_docs(version)))
             return self._state[1]
 
     def search(self, query: str, mode: SearchMode = "hybrid", k: int = 10, filters: Filters | None = None) -> SearchResult:
@@ -161,7 +162,7 @@ class Searcher:
 
         t = time.perf_counter()
         ranked = self._rank(mode, lists, k)
-        hits = self._hydrate(ranked, lists, all_scores, state)
+        hits = self._hydrate(ranked, lists, all_scores, state, version)
         timings["fuse_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(hits, mode, version, timings)
@@ -173,7 +174,13 @@ class Searcher:
                                        self.config.rrf_k, limit=k)
         return [(f.item, f.score, dict(f.ranks)) for f in fused]
 
-    def _hydrate(self, ranked, lists, all_scores, state: _ExactState | None) -> list[Hit]:
+    def _live_docs(self, version: int) -> set[str]:
+        """Ids of documents with a row, read once per store version (not once per query on the indexed path)."""
+        if self._live is None or self._live[0] != version:
+            self._live = (version, set(self.store.document_versions()))
+        return self._live[1]
+
+    def _hydrate(self, ranked, lists, all_scores, state: _ExactState | None, version: int) -> list[Hit]:
         if not ranked:
             return []
         ids = [cid for cid, _, _ in ranked]
@@ -182,7 +189,7 @@ class Searcher:
             row_idx = [state.row_of[cid] for cid in ids]
             chunks = state.chunks(row_idx)
         else:  # a chunk deleted between the index lookup and this fetch, or of no live document, is dropped
-            live = set(self.store.document_versions())
+            live = self._live_docs(version)
             by_id = {r["chunk_id"]: r for r in self.store.chunks_by_id(ids).to_pylist() if r["doc_id"] in live}
             ranked = [item for item in ranked if item[0] in by_id]
             chunks = [chunk_from_row(by_id[cid]) for cid, _, _ in ranked]
