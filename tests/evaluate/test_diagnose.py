@@ -104,3 +104,49 @@ def test_a_gain_near_the_minimum_effect_asks_for_more_items_than_it_has():
     lo = d.knowledge_gain[1]
     assert d.verdict == "rag" and d.inconclusive and lo > 0
     assert d.items_needed > 60  # more items than were run: never "34 items would settle it" after 60
+
+
+# ---- examples that hurt ----------------------------------------------------------------------------------------
+
+
+def scripted(kind: str, n: int, passes: dict[str, range]) -> list[ItemScores]:
+    """n items of one kind; each condition passes exactly on the item numbers in its range."""
+    return [ItemScores(f"{kind}{k}", kind, {c: float(k in r) for c, r in passes.items()}) for k in range(n)]
+
+
+def test_examples_that_hurt_are_named_and_not_counted_as_prompt_fixable():
+    # the issue-#16 shape: oracle passes 36 of 40; oracle + few-shot collapses, passing only 4 items oracle missed
+    items = scripted("qa", 40, {"closed_book": range(0), "few_shot": range(0), "oracle": range(36),
+                                "oracle+few_shot": range(36, 40), "retrieval": range(36)})
+    d = diagnose(items)
+    hurt = [e for e in d.evidence if e.startswith("examples hurt:")]
+    assert len(hurt) == 1 and "oracle + few_shot scores -0.80" in hurt[0] and "against oracle" in hurt[0]
+    assert d.failures["prompt_fixable"] == 0 and d.failures["comprehension"] == 4
+    assert d.verdict == "rag" and not d.inconclusive  # the verdict rules are unchanged
+
+
+def test_behaviour_examples_that_hurt_do_not_make_items_prompt_fixable():
+    items = scripted("behaviour", 40, {"closed_book": range(30), "few_shot": range(30, 34)})
+    d = diagnose(items)
+    assert any(e.startswith("examples hurt: few_shot scores -0.65") and
+               "against closed_book on the same 40 behaviour items" in e for e in d.evidence)
+    assert d.failures["prompt_fixable"] == 0 and d.failures["behaviour"] == 10
+
+
+def test_examples_that_help_or_make_no_clear_difference_are_not_flagged():
+    helps = scripted("behaviour", 40, {"closed_book": range(10), "few_shot": range(30)})
+    noisy = scripted("qa", 12, {"closed_book": range(0), "oracle": range(8), "oracle+few_shot": range(1, 8)})
+    for items in (helps, noisy):
+        assert not any(e.startswith("examples hurt:") for e in diagnose(items).evidence)
+    assert diagnose(helps).failures["prompt_fixable"] == 20
+
+
+def test_the_guard_is_per_item_kind():
+    # QA examples broken, behaviour examples fine: behaviour items still count as fixed by their examples
+    items = (scripted("qa", 40, {"closed_book": range(0), "oracle": range(36), "oracle+few_shot": range(36, 40)})
+             + scripted("behaviour", 40, {"closed_book": range(0), "oracle": range(0),
+                                          "oracle+few_shot": range(30)}))
+    d = diagnose(items)
+    assert [e.split(" on the same ")[1].split(" items")[0] for e in d.evidence
+            if e.startswith("examples hurt:")] == ["40 QA"]
+    assert d.failures["prompt_fixable"] == 30 and d.failures["comprehension"] == 4

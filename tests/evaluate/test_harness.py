@@ -11,8 +11,8 @@ from tests.conftest import write
 from ragtune import Workspace
 from ragtune.components.evaluation import Evaluator
 from ragtune.errors import InputError
+from ragtune.evaluate.conditions import ExamplePool, choose_examples
 from ragtune.evaluate.datasets import QAItem
-from ragtune.evaluate.harness import _examples
 from ragtune.testing import FakeEmbedder, FakeGenerator, FakeGenerators
 from ragtune.testing.generator import extractive_reply
 
@@ -72,10 +72,12 @@ def test_retrieval_runs_the_rag_pipeline_and_scores_citations(home, files):
 
 def test_few_shot_examples_never_include_the_scored_item():
     items = [QAItem(f"q{i}", f"question {i}", (f"a{i}",), True, (), None, i) for i in range(6)]
+    pool = ExamplePool((), tuple(items))
     for item in items:
-        examples = _examples(item, items, 3, seed=0)
-        assert len(examples) == 3 and all(q != item.question for q, _ in examples)
-    assert _examples(items[0], items, 3, 0) == _examples(items[0], items, 3, 0)  # deterministic
+        examples = choose_examples(item, pool, 3, 0, grounded=False, gold_texts={})
+        assert len(examples) == 3 and all(item.question not in str(e.prompt) for e in examples)
+    assert (choose_examples(items[0], pool, 3, 0, grounded=False, gold_texts={})
+            == choose_examples(items[0], pool, 3, 0, grounded=False, gold_texts={}))  # deterministic
 
 
 def test_few_shot_uses_the_train_file_when_given(home, files, tmp_path):

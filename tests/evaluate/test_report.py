@@ -15,7 +15,7 @@ from ragtune.components.evaluation import Evaluator
 from ragtune.errors import InputError
 from ragtune.evaluate import plots
 from ragtune.evaluate.bootstrap import Estimate
-from ragtune.evaluate.diagnose import ItemScores
+from ragtune.evaluate.diagnose import ItemScores, diagnose
 from ragtune.evaluate.report import pick_examples, write_report
 from ragtune.testing import FakeEmbedder, FakeGenerator, FakeGenerators
 from ragtune.testing.generator import extractive_reply
@@ -191,6 +191,15 @@ def test_examples_are_taken_in_turn_from_each_failure_class():
     picked = pick_examples(knowledge + passing + behaviour, limit=5)
     assert [(s.item_id, c) for s, c in picked] == [
         ("k0", "knowledge"), ("b0", "behaviour"), ("k1", "knowledge"), ("b1", "behaviour"), ("k2", "knowledge")]
+
+
+def test_the_report_examples_use_the_failure_classes_of_the_table_when_examples_hurt():
+    # oracle + few-shot collapses on these questions: the four it passes are comprehension misses, as in the table
+    scored = [ItemScores(f"q{k}", "qa", {"closed_book": 0.0, "oracle": float(k < 36),
+                                         "oracle+few_shot": float(k >= 36)}) for k in range(40)]
+    picked = {s.item_id: c for s, c in pick_examples(scored, limit=40)}
+    assert {picked[f"q{k}"] for k in range(36, 40)} == {"comprehension"}
+    assert diagnose(scored).failures["comprehension"] == 4
 
 
 def test_plots_are_bare_svg_elements_drawn_without_fonts():

@@ -12,7 +12,8 @@ from ragtune.components.adapters import AdapterResolver
 from ragtune.components.documents import DocumentIndex
 from ragtune.config import Settings
 from ragtune.errors import InputError
-from ragtune.evaluate.datasets import QAItem, read_eval_items, with_gold_ids
+from ragtune.evaluate.conditions import grounded_examples_note
+from ragtune.evaluate.datasets import EvalItem, QAItem, read_eval_items, with_gold_ids
 from ragtune.evaluate.diagnose import Diagnosis, diagnose
 from ragtune.evaluate.harness import (
     ADAPTER_CONDITIONS,
@@ -60,14 +61,10 @@ class Evaluator:
             raise InputError(f"shots={shots}: must be >= 0")
         train_items = read_eval_items(Path(train)) if train else None
         source = self.documents if corpus is None else self.open_corpus(Path(corpus))
-        items = with_gold_ids(items, source.resolve_ids(
-            {d for item in items if isinstance(item, QAItem) for d in item.gold_doc_ids}))
-        gold_texts = {}
-        if condition.startswith("oracle"):
-            for doc_id in {d for item in items if isinstance(item, QAItem) for d in item.gold_doc_ids}:
-                doc = source.document(doc_id)
-                if doc is not None:
-                    gold_texts[doc_id] = doc.text
+        items = _resolved(items, source)
+        train_items = _resolved(train_items, source) if train_items else None
+        # grounded few-shot examples show their own gold passage, so train items' gold documents are looked up too
+        gold_texts = _gold_texts(source, items + (train_items or [])) if condition.startswith("oracle") else {}
         if condition in ADAPTER_CONDITIONS:
             resolved = self.adapters.resolve(adapter)
             if resolved is None:
@@ -124,6 +121,12 @@ class Evaluator:
                     continue  # no gold context available: the verdict rests on the other conditions
                 raise
         diagnosis = diagnose(item_scores(runs, items), target, adapter_id=resolved.adapter_id if resolved else None)
+        if train is not None and "oracle+few_shot" in runs:
+            source = self.documents if corpus is None else self.open_corpus(Path(corpus))
+            train_items = _resolved(read_eval_items(Path(train)), source)
+            note = grounded_examples_note(train_items, _gold_texts(source, train_items))
+            if note:
+                diagnosis = replace(diagnosis, evidence=diagnosis.evidence + [note])
         out = self.runs_dir / f"diagnose-{'-'.join(sorted(r.run_id for r in runs.values()))[:64]}.json"
         write_atomic(out, json.dumps({"qa": str(qa), "target": target, **diagnosis.to_json(),
                                       "runs": {c: r.run_id for c, r in runs.items()}}, indent=2))
@@ -144,3 +147,15 @@ class Evaluator:
             index = DocumentIndex(replace(self.settings, home=Path(tmp)), self.documents.embedder)
             return evaluate_retrieval(index, corpus, Path(qa), on_ingest_progress=on_ingest_progress,
                                       on_query=on_query)
+
+
+def _resolved(items: list[EvalItem], source: DocumentIndex) -> list[EvalItem]:
+    """The items with their gold ids as ``source`` stores them (see :meth:`DocumentIndex.resolve_ids`)."""
+    return with_gold_ids(items, source.resolve_ids(
+        {d for item in items if isinstance(item, QAItem) for d in item.gold_doc_ids}))
+
+
+def _gold_texts(source: DocumentIndex, items: list[EvalItem]) -> dict[str, str]:
+    """Text of the gold documents the QA items name that ``source`` holds (doc id → text)."""
+    ids = {d for item in items if isinstance(item, QAItem) for d in item.gold_doc_ids}
+    return {d: doc.text for d in sorted(ids) if (doc := source.document(d)) is not None}

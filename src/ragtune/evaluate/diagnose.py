@@ -22,6 +22,9 @@ Rules (target T, default 0.8; an item "passes" when its primary score is at leas
 With an adapter (``adapter`` / ``adapter+retrieval`` conditions), the verdict is still decided on the base model —
 it names the kind of problem — and the evidence adds whether the adapter closes the gap: its paired difference
 against the best base prompt, and whether it meets T.
+When examples make a condition significantly worse than the same condition without them (paired CI of
+few_shot − closed_book or oracle+few_shot − oracle below zero, per item kind), the evidence says "examples hurt"
+and the failure taxonomy sets that condition aside for that kind of item; the verdict rules stay as above.
 Whenever a deciding CI straddles its boundary the verdict is marked ``inconclusive`` with a rough estimate of
 how many items would separate it (CI half-width shrinks with √n).
 """
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
 from ragtune.evaluate.bootstrap import Estimate, estimate, paired_bootstrap_diff
 
@@ -94,6 +97,7 @@ def diagnose(items: Sequence[ItemScores], target: float = 0.8, *, adapter_id: st
     evidence = _error_evidence(items)
     needed: list[int] = []
     inconclusive = False
+    evidence += [_hurt_evidence(kind, pair, diff) for (kind, pair), diff in _examples_hurt(items).items()]
 
     # 1. prompt: the model already does it without extra information
     for c in ("closed_book", "few_shot"):
@@ -219,12 +223,55 @@ def _adapter_evidence(items: Sequence[ItemScores], conditions: dict[str, Estimat
     return recs
 
 
+# ---- examples that hurt -----------------------------------------------------------------------------------------
+
+# (condition with examples, the same condition without them)
+EXAMPLE_PAIRS = (("few_shot", "closed_book"), ("oracle+few_shot", "oracle"))
+
+
+def _examples_hurt(items: Sequence[ItemScores]) -> dict[tuple[str, tuple[str, str]], tuple[float, float, float, int]]:
+    """(item kind, (with, without)) → (mean, lo, hi, n) of the paired difference with − without, for the pairs
+    where adding examples made the same condition significantly worse (95% CI entirely below zero).
+
+    Examples are meant to help; when they hurt, the prompt is broken (examples in another shape than the task, or
+    misleading ones), and that condition says nothing about knowledge or behaviour. Checked per item kind, because
+    one kind's examples can be broken while the other's are fine."""
+    hurt = {}
+    for kind in sorted({i.kind for i in items}):
+        for with_, without in EXAMPLE_PAIRS:
+            paired = [i for i in items if i.kind == kind and {with_, without} <= set(i.scores)]
+            if not paired:
+                continue
+            mean, lo, hi = paired_bootstrap_diff([i.scores[with_] for i in paired],
+                                                 [i.scores[without] for i in paired])
+            if hi < 0:
+                hurt[(kind, (with_, without))] = (mean, lo, hi, len(paired))
+    return hurt
+
+
+def _hurt_evidence(kind: str, pair: tuple[str, str], diff: tuple[float, float, float, int]) -> str:
+    (with_, without), (mean, lo, hi, n) = pair, diff
+    label = "behaviour" if kind == "behaviour" else "QA"
+    return (f"examples hurt: {with_.replace('+', ' + ')} scores {mean:+.2f} [{lo:+.2f}, {hi:+.2f}] against "
+            f"{without} on the same {n} {label} items; a prompt made worse by its examples is broken, not evidence, "
+            f"so the failure classes set {with_} aside for these items")
+
+
+def conditions_set_aside(items: Sequence[ItemScores]) -> dict[str, frozenset[str]]:
+    """Item kind → the example conditions that made it significantly worse (see :func:`_examples_hurt`)."""
+    out: dict[str, set[str]] = {}
+    for kind, (with_, _) in _examples_hurt(items):
+        out.setdefault(kind, set()).add(with_)
+    return {kind: frozenset(names) for kind, names in out.items()}
+
+
 FAILURE_CLASSES = ("knowledge", "retrieval", "comprehension", "behaviour", "prompt_fixable")
 
 
-def failure_class(item: ItemScores) -> str | None:
-    """The first class that explains an item's failure on the base model, or None when closed-book passes."""
-    s = item.scores
+def failure_class(item: ItemScores, set_aside: Collection[str] = ()) -> str | None:
+    """The first class that explains an item's failure on the base model, or None when closed-book passes.
+    Conditions in ``set_aside`` (see :func:`conditions_set_aside`) are not taken as evidence."""
+    s = {c: v for c, v in item.scores.items() if c not in set_aside}
     if s.get("closed_book", 0) >= PASS:
         return None
     if item.kind == "behaviour":
@@ -239,7 +286,8 @@ def failure_class(item: ItemScores) -> str | None:
 def _failures(items: Sequence[ItemScores]) -> dict[str, int]:
     """Failure taxonomy over items (an item counts once, in the first class that explains it)."""
     counts = dict.fromkeys(FAILURE_CLASSES, 0)
+    set_aside = conditions_set_aside(items)
     for i in items:
-        if (kind := failure_class(i)) is not None:
+        if (kind := failure_class(i, set_aside.get(i.kind, frozenset()))) is not None:
             counts[kind] += 1
     return counts

@@ -7,7 +7,8 @@ Conditions (what the model is given):
 - ``retrieval``: the full RAG pipeline (``ask``), with abstention and citations;
 - ``few_shot``: k solved examples before the item (from ``train`` when given, else other items of the set —
   never the item being scored);
-- ``oracle+few_shot``: both;
+- ``oracle+few_shot``: both, each example a grounded turn with its own gold passage (the prompts and examples are
+  built in :mod:`ragtune.evaluate.conditions`);
 - ``adapter`` / ``adapter+retrieval``: the closed-book prompt / the RAG pipeline, answered by the base model with
   a LoRA adapter (the caller passes that generator) — the fine-tuning side of the comparison.
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -39,19 +39,19 @@ from ragtune.evaluate.answer_metrics import (
     token_f1,
 )
 from ragtune.evaluate.bootstrap import Estimate, estimate
+from ragtune.evaluate.conditions import ExamplePool, item_messages
 from ragtune.evaluate.datasets import BehaviourItem, EvalItem, QAItem
 from ragtune.evaluate.diagnose import ItemScores
 from ragtune.generate.answer import MODEL_ABSTAINS, answer_question
-from ragtune.generate.prompts import CLOSED_BOOK_SYSTEM, first_answer, grounded_messages
+from ragtune.generate.prompts import first_answer
 from ragtune.models.generator import Generator
 from ragtune.retrieve.searcher import Searcher
-from ragtune.types import Chunk, Message
 
 CONDITIONS = ("closed_book", "oracle", "retrieval", "few_shot", "oracle+few_shot", "adapter", "adapter+retrieval")
 ADAPTER_CONDITIONS = {"adapter": "closed_book", "adapter+retrieval": "retrieval"}  # → the prompt each one uses
 DEFAULT_SHOTS = 3
 # Bump when prompts or scoring change, so saved runs are not resumed into results they no longer match.
-HARNESS_VERSION = 2
+HARNESS_VERSION = 3  # 3: few-shot examples take the shape of the prompt they precede (evaluate/conditions.py)
 
 
 def behaviour_token_budget(expected: str, floor: int) -> int:
@@ -88,43 +88,6 @@ class EvalRun:
                 "n": len(self.items), "errors": sum(1 for i in self.items if i.error),
                 "metrics": {k: v.to_json() for k, v in self.metrics.items()},
                 "items": [i.to_json() for i in self.items]}
-
-
-# ---- prompts per condition -------------------------------------------------------------------------------------
-
-
-def _examples(item: EvalItem, pool: Sequence[EvalItem], shots: int, seed: int) -> list[tuple[str, str]]:
-    """k solved examples of the same shape, chosen deterministically per item, never the item itself."""
-    same = [p for p in pool if type(p) is type(item) and p.item_id != item.item_id]
-    if isinstance(item, QAItem):
-        same = [p for p in same if isinstance(p, QAItem) and p.answers]
-    rng = random.Random(f"{seed}:{item.item_id}")
-    chosen = rng.sample(same, min(shots, len(same)))
-    if isinstance(item, QAItem):
-        return [(p.question, p.answers[0]) for p in chosen]  # type: ignore[union-attr]
-    return [(p.input, p.output) for p in chosen]  # type: ignore[union-attr]
-
-
-def _turns(examples: list[tuple[str, str]]) -> list[Message]:
-    turns: list[Message] = []
-    for prompt, reply in examples:
-        turns += [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}]
-    return turns
-
-
-def condition_messages(item: EvalItem, condition: str, gold_text: str | None,
-                       examples: list[tuple[str, str]]) -> list[Message]:
-    """The prompt for every condition except ``retrieval`` (which is the live ``ask`` pipeline)."""
-    shots = _turns(examples) if "few_shot" in condition else []
-    if isinstance(item, BehaviourItem):
-        return shots + [{"role": "user", "content": item.input}]
-    if condition.startswith("oracle"):
-        if not gold_text:
-            raise InputError(f"item {item.item_id}: the oracle condition needs its 'context' or gold_doc_ids "
-                             "with --corpus")
-        gold = Chunk("gold", "gold", "", 0, gold_text, 0, len(gold_text), (), "")
-        return shots + grounded_messages(item.question, [gold])
-    return [{"role": "system", "content": CLOSED_BOOK_SYSTEM}] + shots + [{"role": "user", "content": item.question}]
 
 
 # ---- scoring ---------------------------------------------------------------------------------------------------
@@ -205,7 +168,7 @@ def run_condition(
     run_dir.mkdir(parents=True, exist_ok=True)
     items_path = run_dir / "items.jsonl"
     done = _load_done(items_path)
-    pool = list(train) if train else list(items)
+    pool = ExamplePool(tuple(train or ()), tuple(items))
     results: list[ItemResult] = []
     with items_path.open("a") as out:
         for n, item in enumerate(items, start=1):
@@ -227,7 +190,7 @@ def prompt_condition(condition: str) -> str:
 
 
 def _run_item(item: EvalItem, condition: str, generator: Generator, config: AnswerConfig,
-              searcher: Searcher | None, gold_texts: dict[str, str], pool: Sequence[EvalItem], shots: int,
+              searcher: Searcher | None, gold_texts: dict[str, str], pool: ExamplePool, shots: int,
               seed: int) -> ItemResult:
     started = time.perf_counter()
     prompt = prompt_condition(condition)
@@ -239,10 +202,7 @@ def _run_item(item: EvalItem, condition: str, generator: Generator, config: Answ
             prediction, abstained = answer.answer, answer.abstained
             cited = [c.doc_id for c in answer.citations]
         else:
-            gold = (item.context or "\n\n".join(gold_texts.get(d, "") for d in item.gold_doc_ids).strip()
-                    if isinstance(item, QAItem) else None)
-            examples = _examples(item, pool, shots, seed) if "few_shot" in prompt else []
-            messages = condition_messages(item, prompt, gold or None, examples)
+            messages = item_messages(item, prompt, pool, gold_texts, shots, seed)
             params = config.params
             if isinstance(item, BehaviourItem):  # answer-length caps are for QA; leave room for the full output
                 params = replace(params, max_new_tokens=behaviour_token_budget(item.output, params.max_new_tokens))

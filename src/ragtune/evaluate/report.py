@@ -23,7 +23,7 @@ from ragtune.evaluate import plots
 from ragtune.evaluate.answer_metrics import parse_json
 from ragtune.evaluate.bootstrap import Estimate
 from ragtune.evaluate.datasets import BehaviourItem, EvalItem, QAItem
-from ragtune.evaluate.diagnose import PASS, Diagnosis, ItemScores, failure_class
+from ragtune.evaluate.diagnose import PASS, Diagnosis, ItemScores, conditions_set_aside, failure_class
 from ragtune.evaluate.harness import CONDITIONS, EvalRun, item_scores
 from ragtune.files import write_atomic
 
@@ -53,8 +53,9 @@ def pick_examples(scored: Sequence[ItemScores], limit: int = MAX_EXAMPLES) -> li
     """Up to ``limit`` failed items, taken round-robin over failure classes (in the taxonomy's order) so one
     dominant class does not crowd the others out; within a class, items keep the eval set's order."""
     by_class: dict[str, list[ItemScores]] = {}
+    set_aside = conditions_set_aside(scored)  # the same classes as the diagnosis's failure table
     for s in scored:
-        name = failure_class(s)
+        name = failure_class(s, set_aside.get(s.kind, frozenset()))
         if name is not None:
             by_class.setdefault(name, []).append(s)
     queues = [(name, by_class[name]) for name in FAILURE_MEANING if name in by_class]
