@@ -33,6 +33,7 @@ def test_settings_accept_a_string_home(tmp_path):
     (lambda: ChunkingConfig(target_tokens=8), "target_tokens=8"),
     (lambda: ChunkingConfig(target_tokens=100, overlap_tokens=60), "overlap_tokens=60"),
     (lambda: RetrievalConfig(candidates=0), "candidates=0"),
+    (lambda: RetrievalConfig(fusion="borda"), "fusion='borda': must be one of zscore, rrf"),
     (lambda: RetrievalConfig(refresh_seconds=-1), "refresh_seconds=-1"),
     (lambda: AnswerConfig(k=0), "k=0"),
     (lambda: AnswerConfig(mode="fuzzy"), "mode 'fuzzy'"),

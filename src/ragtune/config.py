@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragtune.errors import ConfigError
-from ragtune.types import GenerationParams
+from ragtune.types import FUSION_METHODS, GenerationParams
 
 DEFAULT_HOME = Path(".ragtune")
 STORE_BACKENDS = ("lance",)  # names ragtune.store.factory knows
@@ -86,13 +86,15 @@ class IngestConfig:
 class RetrievalConfig:
     """Query-time settings.
 
-    ``candidates`` is how deep each retriever's list goes before fusion; ``rrf_k`` is the reciprocal-rank-fusion
+    ``candidates`` is how deep each retriever's list goes before fusion; ``fusion`` how hybrid search combines
+    the lists (``zscore`` or ``rrf``, see :mod:`ragtune.retrieve.fusion`); ``rrf_k`` is the reciprocal-rank-fusion
     constant (Cormack et al. 2009 use 60); above ``exact_max_chunks`` chunks the store's ANN and full-text indexes
     are used instead of exact in-memory search; ``refresh_seconds`` is how stale a reader may be about another
     process's writes (its own are seen at once).
     """
 
     candidates: int = 100
+    fusion: str = "zscore"
     rrf_k: int = 60
     exact_max_chunks: int = 100_000
     refresh_seconds: float = 1.0
@@ -102,6 +104,8 @@ class RetrievalConfig:
             raise ConfigError(f"retrieval candidates={self.candidates}: must be >= 1")
         if self.rrf_k < 0:
             raise ConfigError(f"retrieval rrf_k={self.rrf_k}: must be >= 0")
+        if self.fusion not in FUSION_METHODS:
+            raise ConfigError(f"retrieval fusion={self.fusion!r}: must be one of {', '.join(FUSION_METHODS)}")
         if self.refresh_seconds < 0:
             raise ConfigError(f"retrieval refresh_seconds={self.refresh_seconds}: must be >= 0")
         if self.exact_max_chunks < 0:

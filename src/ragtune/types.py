@@ -15,6 +15,7 @@ from ragtune.errors import ConfigError, InputError
 BlockKind = Literal["heading", "paragraph", "list_item", "code", "table", "quote"]
 SearchMode = Literal["hybrid", "bm25", "dense"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "bm25", "dense")
+FUSION_METHODS = ("zscore", "rrf")  # how hybrid search fuses its lists: ragtune.retrieve.fusion
 
 
 @dataclass(frozen=True)

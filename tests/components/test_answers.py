@@ -110,6 +110,24 @@ def test_replay_is_identical_even_after_the_document_changed(home, tmp_path):
     assert result.identical and result.replayed_answer == answer.answer and "Dana Okafor" in answer.answer
 
 
+@pytest.mark.parametrize("recorded_fusion", ["rrf", "zscore"])
+def test_replay_fuses_the_way_the_record_says(home, tmp_path, monkeypatch, recorded_fusion):
+    index = make_index(home, tmp_path)
+    index = Workspace(settings=replace(index.settings, retrieval=replace(index.settings.retrieval,
+                                                                         fusion=recorded_fusion)),
+                      embedder=index.embedder, generators=index.generators)
+    answer = index.answers.ask("Who is the budget owner?")
+    assert index.audit.get(answer.audit_id).body["retrieval"]["fusion"] == recorded_fusion
+    other = "rrf" if recorded_fusion == "zscore" else "zscore"
+    later = Workspace(settings=replace(index.settings, retrieval=replace(index.settings.retrieval, fusion=other)),
+                      embedder=index.embedder, generators=index.generators)
+    used = []
+    searcher_at = later.documents.searcher_at
+    monkeypatch.setattr(later.documents, "searcher_at", lambda v, config: used.append(config) or searcher_at(v, config))
+    assert later.answers.replay(answer.audit_id).identical
+    assert [c.fusion for c in used] == [recorded_fusion]
+
+
 def test_replay_notices_a_different_answer(home, tmp_path):
     index = make_index(home, tmp_path)
     answer = index.answers.ask("Who is the budget owner?")

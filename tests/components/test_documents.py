@@ -173,7 +173,7 @@ def test_search_results_carry_spans_into_the_stored_document(fake_index: Workspa
             doc = fake_index.documents.document(hit.chunk.doc_id)
             assert doc.text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
     hybrid = fake_index.documents.search("keyword2 subject", k=3).hits[0]
-    assert set(hybrid.scores) == {"bm25", "dense", "rrf"} and hybrid.ranks["bm25"] == 1
+    assert set(hybrid.scores) == {"bm25", "dense", "zscore"} and hybrid.ranks["bm25"] == 1
 
 
 def test_path_prefix_filter(fake_index: Workspace, tmp_path: Path):

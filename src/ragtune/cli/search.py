@@ -11,7 +11,7 @@ from ragtune.cli import options
 from ragtune.cli.render import console, print_json
 from ragtune.cli.state import state
 from ragtune.retrieve.searcher import hit_to_json, validate_query
-from ragtune.types import Filters, Hit
+from ragtune.types import FUSION_METHODS, Filters, Hit
 
 SNIPPET_CHARS = 240
 
@@ -51,7 +51,7 @@ def render_hit(rank: int, hit: Hit) -> Text:
     out.append(f"{rank:>2}. ", style="bold")
     out.append(f"{c.doc_id} [{c.start}:{c.end}]", style="bold cyan")
     parts = [f"{name} {value:.3f}" + (f" #{hit.ranks[name]}" if name in hit.ranks else "")
-             for name, value in hit.scores.items() if name != "rrf"]
+             for name, value in hit.scores.items() if name not in FUSION_METHODS]
     out.append(f"  score {hit.score:.4f}" + (f" ({', '.join(parts)})" if parts else ""), style="dim")
     if c.heading_path:
         out.append("\n    " + " › ".join(c.heading_path), style="italic")

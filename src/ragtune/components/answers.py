@@ -68,7 +68,9 @@ class Answerer:
             answer = answer_closed_book(body["question"], generator, params)
         else:
             searcher = self.documents.searcher_at(body["store_version"], replace(
-                self.documents.settings.retrieval, candidates=retrieval["candidates"], rrf_k=retrieval["rrf_k"]))
+                self.documents.settings.retrieval, candidates=retrieval["candidates"], rrf_k=retrieval["rrf_k"],
+                # records made before z-score fusion (ragtune 0.2) name no method: they were fused with RRF
+                fusion=retrieval.get("fusion", "rrf")))
             config_ = AnswerConfig(k=retrieval["k"], mode=retrieval["mode"], min_relevance=retrieval["min_relevance"],
                                    min_support=retrieval["min_support"], params=params)
             filters = Filters(retrieval["filters"]["path_prefix"], retrieval["filters"]["metadata"])

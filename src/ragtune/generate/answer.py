@@ -133,7 +133,8 @@ def answer_question(
     reply = answer_from_hits(question, result.hits, generator, config, on_token)
     generation, check, abstained = reply.generation, reply.check, reply.abstain_reason is not None
     retrieval = {"mode": config.mode, "k": config.k, "candidates": searcher.config.candidates,
-                 "rrf_k": searcher.config.rrf_k, "min_relevance": config.min_relevance,
+                 "fusion": searcher.config.fusion, "rrf_k": searcher.config.rrf_k,
+                 "min_relevance": config.min_relevance,
                  "min_support": config.min_support,
                  "filters": {"path_prefix": (filters or Filters()).path_prefix,
                              "metadata": dict((filters or Filters()).metadata)}}

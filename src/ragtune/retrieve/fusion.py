@@ -1,11 +1,19 @@
-"""Reciprocal rank fusion (Cormack, Clarke & Büttcher, SIGIR 2009): ``score(d) = Σ_lists 1 / (k + rank(d))``.
+"""Fusing ranked lists from several retrievers (BM25, dense) into one ranking; two methods, both pure functions.
 
-Only ranks matter, so retrievers with incomparable score scales (BM25, cosine) combine without calibration.
+- ``zscore`` (the default): CombSUM (Fox & Shaw, TREC-2 1994) over z-score-normalized scores (Montague & Aslam,
+  CIKM 2001): each list's scores become (score − mean) / std over that list's candidates, an item missing from a
+  list gets that list's lowest score, and the normalized scores add up. Unlike rank fusion it keeps how far ahead
+  an item is — a chunk far above the rest in one list and ordinary in the other beats one that is middling in
+  both — and, unlike a weighted convex combination, it has no weight to fit. The ablation on both shared dev
+  sets (bench/fusion.py, docs/retrieval.md) is why it is the default.
+- ``rrf``: reciprocal rank fusion (Cormack, Clarke & Büttcher, SIGIR 2009): ``score(d) = Σ_lists 1 / (k + rank(d))``;
+  only ranks matter. Kept for comparison and for replaying answers recorded with it.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -19,6 +27,15 @@ class Fused:
     item: str
     score: float
     ranks: Mapping[str, int]
+
+
+def _ordered(scores: Mapping[str, float], ranks: Mapping[str, Mapping[str, int]], limit: int | None) -> list[Fused]:
+    """Best first; ties break by best single rank, then by item id, so the order is deterministic."""
+    def key(item: str) -> tuple[float, int, str]:
+        return (-scores[item], min(ranks[item].values()), item)
+
+    order = sorted(scores, key=key) if limit is None else heapq.nsmallest(limit, scores, key=key)
+    return [Fused(item, scores[item], ranks[item]) for item in order]
 
 
 def reciprocal_rank_fusion(
@@ -36,8 +53,30 @@ def reciprocal_rank_fusion(
                 continue  # a list that repeats an item counts it once, at its best rank
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
             ranks.setdefault(item, {})[name] = rank
-    def key(item: str) -> tuple[float, int, str]:
-        return (-scores[item], min(ranks[item].values()), item)
+    return _ordered(scores, ranks, limit)
 
-    order = sorted(scores, key=key) if limit is None else heapq.nsmallest(limit, scores, key=key)
-    return [Fused(item, scores[item], ranks[item]) for item in order]
+
+def zscore_fusion(scored: Mapping[str, Sequence[tuple[str, float]]], limit: int | None = None) -> list[Fused]:
+    """Fuse named lists of (item, score), best first, by the sum of per-list z-scores (see the module doc).
+
+    A list whose scores are all equal (or that holds one item) contributes 0 to every item: it says nothing about
+    their order. An empty list contributes nothing. Ties break as in :func:`reciprocal_rank_fusion`."""
+    ranks: dict[str, dict[str, int]] = {}
+    normalized: dict[str, dict[str, float]] = {}
+    floors: dict[str, float] = {}
+    for name, items in scored.items():
+        best: dict[str, float] = {}
+        for rank, (item, score) in enumerate(items, start=1):
+            if item not in best:  # a list that repeats an item counts it once, at its best rank
+                best[item] = float(score)
+                ranks.setdefault(item, {})[name] = rank
+        if not best:
+            continue
+        values = list(best.values())
+        mean = sum(values) / len(values)
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+        scale = std if std > 0 else math.inf  # all equal: every z-score is 0
+        normalized[name] = {item: (v - mean) / scale for item, v in best.items()}
+        floors[name] = (min(values) - mean) / scale
+    scores = {item: sum(z.get(item, floors[name]) for name, z in normalized.items()) for item in ranks}
+    return _ordered(scores, ranks, limit)

@@ -21,7 +21,7 @@ import pyarrow as pa
 from ragtune.config import RetrievalConfig
 from ragtune.errors import InputError
 from ragtune.models.embedder import Embedder
-from ragtune.retrieve.fusion import reciprocal_rank_fusion
+from ragtune.retrieve.fusion import reciprocal_rank_fusion, zscore_fusion
 from ragtune.retrieve.lexical import LexicalIndex
 from ragtune.retrieve.ranking import cosine_scores, top_k
 from ragtune.store.base import RESULT_COLUMNS, Store, chunk_from_row
@@ -170,8 +170,11 @@ class Searcher:
     def _rank(self, mode: str, lists: dict[str, list[tuple[str, float]]], k: int) -> list[tuple[str, float, dict]]:
         if mode != "hybrid":
             return [(cid, score, {mode: rank}) for rank, (cid, score) in enumerate(lists[mode][:k], start=1)]
-        fused = reciprocal_rank_fusion({name: [cid for cid, _ in items] for name, items in lists.items()},
-                                       self.config.rrf_k, limit=k)
+        if self.config.fusion == "rrf":
+            fused = reciprocal_rank_fusion({name: [cid for cid, _ in items] for name, items in lists.items()},
+                                           self.config.rrf_k, limit=k)
+        else:
+            fused = zscore_fusion(lists, limit=k)
         return [(f.item, f.score, dict(f.ranks)) for f in fused]
 
     def _live_docs(self, version: int) -> set[str]:
@@ -203,7 +206,7 @@ class Searcher:
                 elif cid in listed[name]:
                     scores[name] = listed[name][cid]
             if len(lists) > 1:
-                scores["rrf"] = score
+                scores[self.config.fusion] = score
             hits.append(Hit(chunk, score, scores, ranks))
         return hits
 
