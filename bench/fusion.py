@@ -8,7 +8,7 @@ turns them into one document ranking, so the differences are the fusion method's
 - bm25 / dense (chunks): one list, chunks collapsed to their document at its best rank;
 - dense (whole passages): exact MiniLM cosine over each passage embedded whole (the embedder reads its first 256
   tokens), what a plain sentence-transformers script does — does chunking hurt dense retrieval?
-- rrf k=60 (ragtune <= 0.2) and rrf k=10: ``ragtune.retrieve.fusion.reciprocal_rank_fusion``;
+- rrf k=60 (the fusion before z-score) and rrf k=10: ``ragtune.retrieve.fusion.reciprocal_rank_fusion``;
 - rrf, documents first: both lists collapsed to documents before fusing (does chunk-level fusion lose anything?);
 - zscore: ``ragtune.retrieve.fusion.zscore_fusion`` (CombSUM of per-list z-scores, no weight to fit);
 - zscore at depth 50: the same with half the candidates (is it sensitive to list depth?);
@@ -81,7 +81,7 @@ def variants(depth: int) -> dict[str, Callable[[Lists, dict[str, str]], list[str
     return {
         "bm25": lambda lists, doc_of: documents_of(ids(lists, "bm25"), doc_of),
         "dense (chunks)": lambda lists, doc_of: documents_of(ids(lists, "dense"), doc_of),
-        "rrf k=60 (ragtune <= 0.2)": rrf(60),
+        "rrf k=60 (before z-score)": rrf(60),
         "rrf k=10": rrf(10),
         "rrf, documents first": documents_first,
         f"zscore (depth {depth})": zscore(depth),
@@ -108,6 +108,8 @@ def score_set(name: str, corpus: Path, qa: Path, limit: int | None, depth: int, 
                                                                "hybrid (ragtune default)")}
     golds = []
     t = time.perf_counter()
+    # the whole-passage baseline is a plain script's: its queries are embedded in one batch
+    whole = passage_vectors @ embedder.embed([item["question"] for item in items]).T
     for n, item in enumerate(items, start=1):
         question = item["question"]
         lists: Lists = {}
@@ -118,8 +120,7 @@ def score_set(name: str, corpus: Path, qa: Path, limit: int | None, depth: int, 
             doc_of.update((h.chunk.chunk_id, h.chunk.doc_id) for h in hits)
         for method, rank in methods.items():
             rankings[method].append(rank(lists, doc_of))
-        query = embedder.embed([question])[0]
-        order = np.argsort(-(passage_vectors @ query), kind="stable")[:depth]
+        order = np.argsort(-whole[:, n - 1], kind="stable")[:depth]
         rankings["dense (whole passages)"].append([passage_ids[i] for i in order])
         hybrid = workspace.documents.search(question, mode="hybrid", k=depth).hits
         rankings["hybrid (ragtune default)"].append(documents_of([h.chunk.chunk_id for h in hybrid],

@@ -1,6 +1,6 @@
-"""Rewrite the generated tables of ``docs/benchmarks.md`` from ``bench/results/*.json``.
+"""Rewrite the generated tables of ``docs/benchmarks.md`` (and ``docs/retrieval.md``) from ``bench/results/*.json``.
 
-The doc holds blocks between marker comments, each on a line of its own::
+Each doc holds blocks between marker comments, each on a line of its own::
 
     <!-- bench:retrieval -->
     ...generated: never edit by hand...
@@ -11,8 +11,10 @@ Everything between a pair is replaced by what this script renders from the resul
 clean, quick or full, the machine and the package versions. A results file that does not name its commit is an
 error, as are unknown, unclosed or missing blocks. Rendering twice gives the same doc.
 
-    python bench/render.py            # rewrite docs/benchmarks.md
-    python bench/render.py --check    # exit 1 when the doc is not what the results render to
+    python bench/render.py            # rewrite the docs
+    python bench/render.py --check    # exit 1 when a doc is not what the results render to
+
+Every block lives in exactly one of ``DOCS``; the summary block reads every results file.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from _tables import check_mark, markdown_table
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 DOC = BENCH_DIR.parent / "docs" / "benchmarks.md"
+DOCS = (DOC, BENCH_DIR.parent / "docs" / "retrieval.md")
 
 _MARKER = re.compile(r"^<!-- (/?)bench:([\w-]+) -->$", re.M)  # a marker is a line of its own
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -150,6 +153,26 @@ def retrieval_block(payload: dict) -> str:
         markdown_table(headers, rows, digits=4),
         markdown_table(["acceptance check (ragtune)", "value", "result"], checks, digits=4),
         f"nDCG@10, ragtune − peer: {deltas}. Hybrid − bm25 within ragtune: {hybrid_gain}.",
+    )
+
+
+def fusion_block(payload: dict) -> str:
+    r = payload["results"]
+    sets = r["sets"]
+    methods = list(next(iter(sets.values()))["variants"])
+    rows = [[m, *(v for s in sets.values() for v in (s["variants"][m]["ndcg@10"], s["variants"][m]["recall@5"])),
+             r["mean_ndcg@10"][m]] for m in methods]
+    headers = ["fusion / mode", *(f"{name} {metric}" for name in sets for metric in ("nDCG@10", "R@5")),
+               "mean nDCG@10"]
+    sizes = "; ".join(f"{name}: {s['questions']} questions, {s['passages']} passages in {s['chunks']} chunks"
+                      for name, s in sets.items())
+    margins = ", ".join(
+        f"{name} {signed(s['variants']['hybrid (ragtune default)']['ndcg@10'] - max(s['variants']['bm25']['ndcg@10'], s['variants']['dense (chunks)']['ndcg@10']))}"
+        for name, s in sets.items())
+    return paragraphs(
+        f"{sizes}. Every fused variant gets the same top-{r['depth']} bm25 and dense chunk lists per question.",
+        markdown_table(headers, rows, digits=4),
+        f"ragtune's hybrid (default) − its best single mode, nDCG@10: {margins}.",
     )
 
 
@@ -363,6 +386,7 @@ def summary_block(results: Mapping[str, dict]) -> str:
 # block name = the results file it renders (bench/results/<name>.json); the summary block reads them all
 SECTIONS: dict[str, Callable[[dict], str]] = {
     "retrieval": retrieval_block,
+    "fusion": fusion_block,
     "latency": latency_block,
     "ingest": ingest_block,
     "sync": sync_block,
@@ -423,31 +447,53 @@ def replace_blocks(text: str, blocks: Mapping[str, str]) -> str:
     return "".join(out)
 
 
+def block_names(text: str) -> set[str]:
+    return {m.group(2) for m in _MARKER.finditer(text)}
+
+
 def render_doc(text: str, results_dir: Path) -> str:
+    """``text`` with the blocks it holds re-rendered (a doc need not hold every block: see :func:`check_placed`)."""
     results = load_results(results_dir, list(SECTIONS))
-    return replace_blocks(text, render_blocks(results))
+    blocks = render_blocks(results)
+    unknown = sorted(block_names(text) - set(blocks))
+    if unknown:
+        raise RenderError(f"unknown block bench:{unknown[0]} (known: {', '.join(sorted(blocks))})")
+    return replace_blocks(text, {name: body for name, body in blocks.items() if name in block_names(text)})
+
+
+def check_placed(texts: Mapping[Path, str]) -> None:
+    """Every block appears in exactly one doc."""
+    for name in [*SECTIONS, "summary"]:
+        holders = [str(path) for path, text in texts.items() if name in block_names(text)]
+        if len(holders) != 1:
+            raise RenderError(f"block bench:{name} must be in exactly one doc, found in: {holders or 'none'}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--doc", type=Path, default=DOC)
+    parser.add_argument("--doc", type=Path, action="append",
+                        help="a doc to render (repeatable; default: every doc in DOCS)")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
-    parser.add_argument("--check", action="store_true", help="only check that the doc is up to date")
+    parser.add_argument("--check", action="store_true", help="only check that the docs are up to date")
     args = parser.parse_args(argv)
+    docs = args.doc or list(DOCS)
     try:
-        text = args.doc.read_text(encoding="utf-8")
-        rendered = render_doc(text, args.results)
-    except RenderError as exc:
+        texts = {doc: doc.read_text(encoding="utf-8") for doc in docs}
+        if not args.doc:
+            check_placed(texts)
+        rendered = {doc: render_doc(text, args.results) for doc, text in texts.items()}
+    except (RenderError, OSError) as exc:
         print(f"render: error: {exc}", file=sys.stderr)
         return 2
+    stale = [doc for doc in docs if rendered[doc] != texts[doc]]
     if args.check:
-        if rendered != text:
-            print(f"render: {args.doc} is out of date; run python bench/render.py", file=sys.stderr)
-            return 1
-        return 0
-    if rendered != text:
-        args.doc.write_text(rendered, encoding="utf-8")
-    print(f"render: {args.doc} {'updated' if rendered != text else 'already up to date'}", file=sys.stderr)
+        for doc in stale:
+            print(f"render: {doc} is out of date; run python bench/render.py", file=sys.stderr)
+        return 1 if stale else 0
+    for doc in docs:
+        if doc in stale:
+            doc.write_text(rendered[doc], encoding="utf-8")
+        print(f"render: {doc} {'updated' if doc in stale else 'already up to date'}", file=sys.stderr)
     return 0
 
 

@@ -98,9 +98,18 @@ def test_a_results_file_that_does_not_say_quick_or_full_fails(results_copy):
         render.load_results(results_copy, ["finetune"])
 
 
-def test_the_committed_doc_is_what_the_results_render_to():
-    text = DOC.read_text(encoding="utf-8")
-    assert render.render_doc(text, render.RESULTS_DIR) == text, "run: python bench/render.py"
+def test_the_committed_docs_are_what_the_results_render_to():
+    for doc in render.DOCS:
+        text = doc.read_text(encoding="utf-8")
+        assert render.render_doc(text, render.RESULTS_DIR) == text, f"{doc}: run python bench/render.py"
+
+
+def test_every_block_lives_in_exactly_one_doc(tmp_path):
+    texts = {doc: doc.read_text(encoding="utf-8") for doc in render.DOCS}
+    render.check_placed(texts)
+    twice = {**texts, tmp_path / "copy.md": texts[render.DOC]}
+    with pytest.raises(render.RenderError, match="exactly one doc"):
+        render.check_placed(twice)
 
 
 def test_every_block_names_the_commit_and_kind_of_its_run():
@@ -116,7 +125,8 @@ def outside_markers(text: str) -> str:
     return re.sub(r"^<!-- bench:([\w-]+) -->$.*?^<!-- /bench:\1 -->$", "", text, flags=re.S | re.M)
 
 
-def test_the_prose_outside_the_markers_states_no_figures():
-    prose = outside_markers(DOC.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("doc", render.DOCS, ids=lambda d: d.name)
+def test_the_prose_outside_the_markers_states_no_figures(doc):
+    prose = outside_markers(doc.read_text(encoding="utf-8"))
     figures = re.findall(r"\d+\.\d+|\d+ ?%|\d[\d,]* (?:s|ms|min|seconds|minutes)\b", prose)
     assert figures == [], "figures belong in generated blocks, not in the prose"
