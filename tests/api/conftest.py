@@ -3,19 +3,20 @@ for each kind of caller, and an in-process client of the real app."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import write
 
-from ragtune import Workspace
+from ragtune import Settings, Workspace
 from ragtune.api import create_app
 from ragtune.api.ratelimit import AuthFailures
+from ragtune.config import AnswerConfig
 from ragtune.testing import FakeEmbedder, FakeGenerators
 
-HERON = "# Project Heron\n\nProject Heron ships on 14 March. The budget owner is Dana Okafor.\n"
+HERON = "# Plans\n\nProject Heron ships on 14 March. The budget owner is Dana Okafor.\n"
 PAYROLL = "# Payroll\n\nThe payroll review happens every October. The payroll lead is Omar Diallo.\n"
 HANDBOOK = "# Handbook\n\nEveryone gets a badge on the first day. Lunch is served at noon.\n"
 
@@ -41,7 +42,9 @@ class Api:
 
 
 def make_workspace(home: Path, docs: Path) -> Workspace:
-    ws = Workspace(home, embedder=FakeEmbedder(), generators=FakeGenerators())
+    # the fake embedder's cosines are low for short questions: a lower bar lets the fake reader answer
+    settings = replace(Settings(home=home), answer=AnswerConfig(min_relevance=0.1))
+    ws = Workspace(settings=settings, embedder=FakeEmbedder(), generators=FakeGenerators())
     ws.documents.ingest([write(docs / "eng" / "heron.md", HERON)], source="eng", groups=["eng"])
     ws.documents.ingest([write(docs / "hr" / "payroll.md", PAYROLL)], source="hr", groups=["hr"])
     ws.documents.ingest([write(docs / "all" / "handbook.md", HANDBOOK)], source="all")

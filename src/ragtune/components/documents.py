@@ -16,6 +16,7 @@ from ragtune.config import RetrievalConfig, Settings
 from ragtune.errors import IndexSchemaError, InputError, NotFoundError, StoreBusyError
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
 from ragtune.ingest.sources import expand_sources, file_in_folder
+from ragtune.keys import parse_groups
 from ragtune.models.embedder import Embedder
 from ragtune.retrieve.searcher import Searcher, SearchResult
 from ragtune.store.base import CollectStats, DocumentRecord, DocumentSummary, SourceRecord, Store
@@ -210,7 +211,7 @@ class DocumentIndex:
                 raise InputError(f"the documents of source {name!r} hold different groups: give the groups to "
                                  "sync them with")
             groups = next(iter(held), ())
-        return self.sync(record.root, source=name, groups=groups)
+        return self.sync(record.root, source=name, groups=parse_groups(groups))
 
     def status(self, viewer: Viewer | None = None) -> IndexStatus:
         if viewer is None or viewer.admin:
