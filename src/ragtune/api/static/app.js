@@ -354,7 +354,7 @@ async function loadSources() {
       cell("Root", el("span", { class: "mono" }, src.root ?? "—")),
       cell("Documents", src.documents ?? "—"),
       cell("Last synced", src.synced ? when(src.synced) : "never"),
-      el("td", { class: "actions" }, src.root && src.kind !== "upload" && src.kind !== "uploads"
+      el("td", {}, src.root
         ? el("button", { type: "button", class: "secondary", "aria-label": `Sync source ${src.name}`,
           onclick: (event) => syncSource(src.name, event.target) }, "Sync now")
         : null),
@@ -397,9 +397,8 @@ async function loadDocuments() {
       cell("Chunks", doc.chunks ?? "—"),
       cell("Groups", (doc.groups || []).length ? doc.groups.map((g) => el("span", { class: "pill" }, g)) : "everyone"),
       cell("Sync state", syncState(doc, sources)),
-      el("td", { class: "actions" },
-        el("button", { type: "button", class: "danger", "aria-label": `Delete ${doc.id}`,
-          onclick: () => deleteDocument(doc.id) }, "Delete")),
+      el("td", {}, el("button", { type: "button", class: "danger", "aria-label": `Delete ${doc.id}`,
+        onclick: () => deleteDocument(doc.id) }, "Delete")),
     )));
   } catch (err) {
     failed(err, status);
