@@ -22,6 +22,7 @@ from ragtune.components.answers import Answerer
 from ragtune.components.documents import DocumentIndex, corpus_index
 from ragtune.components.evaluation import Evaluator
 from ragtune.components.maintenance import GcReport, collect_garbage
+from ragtune.components.records import AuditView
 from ragtune.components.tuning import Tuner
 from ragtune.components.uploads import Uploads
 from ragtune.config import Settings, resolve_home
@@ -66,6 +67,11 @@ class Workspace:
     @cached_property
     def keys(self) -> KeyStore:
         return KeyStore(self.home / "keys.sqlite")
+
+    @cached_property
+    def records(self) -> AuditView:
+        """The audit log as an API key may read it (its own answers, over documents it can still see)."""
+        return AuditView(self.audit, self.documents)
 
     @cached_property
     def registry(self) -> AdapterRegistry:

@@ -159,3 +159,16 @@ def test_the_exact_and_indexed_searches_agree_with_the_rule(home, tmp_path):
                     assert got == expected, (exact_max, caller, mode)
                     results.setdefault((caller, mode), []).append(got)
     assert all(a == b for a, b in results.values())
+
+
+def test_a_key_stops_reading_its_records_once_it_cannot_see_what_they_quote(home, tmp_path):
+    ws = workspace(home, tmp_path)
+    kept = ws.answers.ask("Public handbook everyone read summary", k=1, viewer=ALICE).audit_id
+    lost = ws.answers.ask("engineering notes budget", viewer=ALICE).audit_id
+    assert {r.id for r in ws.records.list(10, ALICE)} == {kept, lost}
+    ws.documents.ingest([tmp_path / "eng"], groups=["secret"])
+    assert [r["doc_id"] for r in ws.audit.get(kept).body["retrieved"]] == ["public/p.md"]
+    assert [r.id for r in ws.records.list(10, ALICE)] == [kept]
+    with pytest.raises(NotFoundError):
+        ws.records.get(lost, ALICE)
+    assert ws.records.get(lost, ADMIN).id == lost and {r.id for r in ws.records.list(10, ADMIN)} == {kept, lost}

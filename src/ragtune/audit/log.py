@@ -192,15 +192,20 @@ class AuditLog:
             raise self.not_found(record_id)
         return record
 
-    def list(self, limit: int = 20, viewer: Viewer | None = None) -> list[AuditRecord]:
-        """The newest records, only ``viewer``'s own (filtered in the query, so ``limit`` counts those) unless it
-        is an admin key."""
-        mine = viewer is not None and not viewer.admin
-        where = "WHERE json_extract(body, '$.api_key_id') = ?" if mine else ""
-        args = (viewer.key_id, limit) if mine else (limit,)
+    def list(self, limit: int = 20, viewer: Viewer | None = None, before: int | None = None) -> list[AuditRecord]:
+        """The newest records (older than sequence number ``before``, when given), only ``viewer``'s own
+        (filtered in the query, so ``limit`` counts those) unless it is an admin key."""
+        clauses, args = [], []
+        if viewer is not None and not viewer.admin:
+            clauses.append("json_extract(body, '$.api_key_id') = ?")
+            args.append(viewer.key_id)
+        if before is not None:
+            clauses.append("seq < ?")
+            args.append(before)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._lock:
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM records {where} ORDER BY seq DESC LIMIT ?",
-                                    args).fetchall()
+                                    (*args, limit)).fetchall()
         return [_record(Row(*r)) for r in rows]
 
     def verify(self) -> VerifyResult:

@@ -10,6 +10,7 @@ from ragtune.audit.records import answer_record
 from ragtune.audit.replay import ReplayResult, compare
 from ragtune.components.adapters import AdapterResolver
 from ragtune.components.documents import DocumentIndex, with_viewer
+from ragtune.components.records import AuditView
 from ragtune.config import AnswerConfig, GeneratorConfig
 from ragtune.errors import AuditError, InputError, ModelError
 from ragtune.generate.answer import Answer, TokenCallback, answer_closed_book, answer_question
@@ -58,20 +59,14 @@ class Answerer:
 
         A record is only trusted as far as the log verifies, so the chain is checked first. Even then the record
         chooses neither where the API key goes (the recorded endpoint must be the configured one) nor which files
-        load (adapters come from this home's registry). A ``viewer`` may replay only a record it may see (see
-        :meth:`AuditLog.get`) whose retrieved documents it can all see now."""
+        load (adapters come from this home's registry). A ``viewer`` may replay only a record it may read (see
+        :class:`AuditView`: its own, and only while it can see every document the answer retrieved)."""
         verified = self.audit.verify()
         if not verified.ok:
             raise AuditError(f"the audit log does not verify (record {verified.first_bad}: {verified.reason}): "
                              "replay refuses to re-run records it cannot trust")
-        record = self.audit.get(record_id, viewer)
+        record = AuditView(self.audit, self.documents).get(record_id, viewer)
         body = record.body
-        retrieved = [r["doc_id"] for r in body.get("retrieved") or []]
-        if viewer is not None and not viewer.admin and any(self.documents.document(d, viewer) is None
-                                                           for d in retrieved):
-            # what the answer saw must still be visible to the key (a document's groups may have changed, or it
-            # is gone): the refusal is the one for a missing record, so it tells nothing about the documents
-            raise self.audit.not_found(record_id)
         if body.get("kind") != "answer":
             raise InputError(f"audit record {record_id} is a {body.get('kind')!r} record, not an answer")
         ref = body["model"]["ref"]

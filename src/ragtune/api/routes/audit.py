@@ -14,7 +14,7 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/v1/audit", response_model=AuditList)
 def audit_list(request: Request, limit: int = Query(20, ge=1, le=500), key: ApiKey = Depends(api_key)) -> AuditList:
-    records = server_state(request).workspace.audit.list(limit, key.viewer)
+    records = server_state(request).workspace.records.list(limit, key.viewer)
     return AuditList(records=[
         AuditSummary(id=r.id, seq=r.seq, created=r.created, kind=r.kind, question=r.body.get("question"),
                      answer=r.body.get("answer"), abstained=r.body.get("abstained"),
@@ -31,7 +31,7 @@ def audit_verify(request: Request, key: ApiKey = Depends(api_key)) -> AuditVerif
 @router.get("/v1/audit/{record_id}")
 def audit_get(record_id: str, request: Request, key: ApiKey = Depends(api_key)) -> dict:
     """The full record: question, retrieved spans, prompt, model, answer, citations, hashes."""
-    return server_state(request).workspace.audit.get(record_id, key.viewer).to_json()
+    return server_state(request).workspace.records.get(record_id, key.viewer).to_json()
 
 
 @router.post("/v1/audit/{record_id}/replay", response_model=ReplayOut)
