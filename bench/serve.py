@@ -98,7 +98,7 @@ def child_env() -> dict:
 
 def cli(home: Path, *args: str) -> dict:
     command = [sys.executable, "-m", "ragtune.cli.main", "--home", str(home), *args, "--json"]
-    proc = subprocess.run(command, capture_output=True, text=True, env=child_env(), cwd=ROOT)
+    proc = subprocess.run(command, capture_output=True, text=True, env=child_env(), cwd=ROOT, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
     return json.loads(proc.stdout)
@@ -113,7 +113,7 @@ class Server:
         self.log_path = log_path
         command = [sys.executable, "-m", "ragtune.cli.main", "--home", str(home), "serve", "--host", "127.0.0.1",
                    "--port", str(self.port), "--workers", str(workers)]
-        self.log_file = open(log_path, "wb")
+        self.log_file = open(log_path, "wb")  # noqa: SIM115 — open while the server runs, closed in stop()
         started = time.perf_counter()
         self.proc = subprocess.Popen(command, stdout=self.log_file, stderr=subprocess.STDOUT, env=child_env(),
                                      cwd=ROOT, start_new_session=True)

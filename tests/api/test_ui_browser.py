@@ -62,7 +62,7 @@ def _env() -> dict:
 
 def _cli(home: Path, *args: str) -> dict:
     proc = subprocess.run([sys.executable, "-m", "ragtune.cli.main", "--home", str(home), *args, "--json"],
-                          capture_output=True, text=True, env=_env(), cwd=REPO, timeout=120)
+                          capture_output=True, text=True, env=_env(), cwd=REPO, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -114,10 +114,10 @@ def server(tmp_path_factory):
     user = _cli(home, "keys", "create", "--groups", "eng", "--name", "ui-user")["key"]
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    log = open(home.parent / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "ragtune.cli.main", "--home", str(home), "serve", "--host",
-                             "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=_env(),
-                            cwd=REPO, start_new_session=True)
+    with open(home.parent / "server.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "ragtune.cli.main", "--home", str(home), "serve", "--host",
+                                 "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                                env=_env(), cwd=REPO, start_new_session=True)
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -141,7 +141,6 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        log.close()
 
 
 # ---- the browser --------------------------------------------------------------------------------------------------
@@ -430,13 +429,12 @@ def test_admin_views_diagnose_report_and_adapters(browser, server, artifacts, tm
     run.wait_for()
     assert "verdict" in run.inner_text()
     run.get_by_role("link").click()
-    frame = page.locator("#diagnose-frame")
-    frame.wait_for()
-    assert frame.get_attribute("src").startswith("blob:")
-    assert frame.get_attribute("sandbox") == ""
     verdict = page.frame_locator("#diagnose-frame").locator("#verdict")
     verdict.wait_for()
     assert verdict.inner_text().startswith("Verdict:")
+    frame = page.locator("#diagnose-frame")
+    assert frame.get_attribute("src").startswith("blob:")
+    assert frame.get_attribute("sandbox") == ""
     shot(page, artifacts, tmp_path, "desktop-diagnose")
 
     # adapters: none trained in this home
