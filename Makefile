@@ -76,6 +76,7 @@ bench: setup
 	$(PY) bench/sync.py
 	$(PY) bench/answers.py
 	$(PY) bench/finetune.py --baseline-steps 10
+	$(PY) bench/serve.py
 	$(PY) bench/render.py
 
 # Smaller samples, no fine-tuning (its table keeps the last full run, labelled with its commit): ~10 min on 2 cores.
@@ -85,6 +86,7 @@ bench-quick: setup
 	$(PY) bench/ingest.py --quick
 	$(PY) bench/sync.py --quick
 	$(PY) bench/answers.py --quick
+	$(PY) bench/serve.py --quick
 	$(PY) bench/render.py
 
 # Only re-render docs/benchmarks.md from bench/results/*.json (standard library only: no setup needed).

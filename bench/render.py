@@ -361,6 +361,55 @@ def finetune_summary(payload: dict) -> list[list]:
     ]  # fmt: skip
 
 
+SERVE_PHASES = (
+    ("search", "search: `POST /v1/search` (hybrid, k=10)"),
+    ("answer", "answer: `POST /v1/chat/completions`"),
+    ("search_with_uploads", "search while uploading"),
+)
+
+
+def serve_block(payload: dict) -> str:
+    r = payload["results"]
+    server, uploads, warm = r["server"], r["uploads"], r["warmup"]
+    intro = (
+        f"`ragtune serve --workers {server['workers']}` on 127.0.0.1 over {server['documents']} documents "
+        f"({server['chunks']} chunks, {server['search']} search), ready {server['startup_s']:.1f} s after start; "
+        f"embedder {server['embedder']}; generator {server['generator']}. {r['clients']} concurrent clients per "
+        f"phase (one key, group-filtered), each sending back to back for {r['duration_s']:g} s; requests in flight "
+        f"at the deadline are awaited and counted. The first search took {warm['first_search_s']:.2f} s and the "
+        f"first answer {warm['first_answer_s']:.2f} s (model loads), both before the phases."
+    )
+    rows = []
+    for key, label in SERVE_PHASES:
+        phase = r[key]
+        lat = phase["latency_ms"]
+        rows.append([label, phase["requests"], phase["errors"], phase["requests_per_s"], lat["p50"], lat["p95"],
+                     lat["p99"], lat["max"], phase["load_generator_cpu_s"]])
+    headers = ["phase", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
+               "load generator CPU s"]
+    counts = r["answer"].get("counts", {})
+    answers = (f"Of the answers, {counts.get('answered', 0)} answered and {counts.get('abstained', 0)} "
+               "abstained; the server generates one answer at a time, so answer latency is mostly queueing.")
+    upload_lat = uploads["latency_ms"]
+    upload_rows = [[
+        r["uploaders"], uploads["attempted"], uploads["acknowledged"],
+        ", ".join(f"{k}: {v}" for k, v in sorted(uploads["status_counts"].items())),
+        uploads["readable"], uploads["listed"], uploads["found_by_search"],
+        upload_lat.get("p50", ""), upload_lat.get("p95", ""),
+    ]]
+    upload_headers = ["uploaders", "uploads sent", "acknowledged", "statuses", "readable", "listed",
+                      "found by search", "upload p50 ms", "upload p95 ms"]
+    checks = [[c["check"], c["value"], check_mark(c["ok"])] for c in r["checks"]]
+    return paragraphs(
+        intro,
+        markdown_table(headers, rows, digits=1),
+        answers,
+        markdown_table(upload_headers, upload_rows, digits=1),
+        markdown_table(["check", "value", "result"], checks),
+        f"Server CPU time over the run: {server['cpu_s']:.0f} s; it exited with code {server['exit_code']}.",
+    )
+
+
 def summary_block(results: Mapping[str, dict]) -> str:
     rows: list[list] = []
 
@@ -380,6 +429,9 @@ def summary_block(results: Mapping[str, dict]) -> str:
     add("sync", goal, measured, sync["all_checks_ok"])
     for check, measured, ok in finetune_summary(results["finetune"]):
         add("finetune", check, measured, ok)
+    serve = results["serve"]["results"]
+    for c in serve["checks"]:
+        add("serve", f"{serve['clients']} clients, {c['check']}", str(c["value"]), c["ok"])
     return markdown_table(["benchmark", "goal", "measured", "result", "run (commit, quick/full)"], rows)
 
 
@@ -392,6 +444,7 @@ SECTIONS: dict[str, Callable[[dict], str]] = {
     "sync": sync_block,
     "answers": answers_block,
     "finetune": finetune_block,
+    "serve": serve_block,
 }
 
 

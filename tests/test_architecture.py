@@ -15,9 +15,9 @@ PACKAGE = SRC / "ragtune"
 # lower layer; never a higher layer, never another package of its own layer.
 LAYERS: list[set[str]] = [
     {"errors", "version"},
-    {"types", "text", "jsonl", "files"},
+    {"types", "text", "jsonl", "files", "migrations"},
     {"config"},
-    {"models", "store"},
+    {"models", "store", "keys"},
     {"ingest", "retrieve", "testing"},
     {"generate"},
     {"audit"},
@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"finetune"},
     {"components"},
     {"workspace"},
+    {"api"},
     {"cli", "__init__"},
 ]
 LAYER_OF = {package: n for n, packages in enumerate(LAYERS) for package in packages}

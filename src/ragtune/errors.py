@@ -18,6 +18,27 @@ class InputError(RagtuneError):
     """A path, file, line, field or argument value is not what ragtune expects."""
 
 
+class NotFoundError(InputError):
+    """A named thing (document, audit record, run, key, model) does not exist — or the caller may not see it: the
+    two answer alike, so a caller cannot learn what exists beyond its access."""
+
+
+class TooLargeError(InputError):
+    """An input is over a size limit."""
+
+
+class UnsupportedTypeError(InputError):
+    """A file of a type ragtune does not read."""
+
+
+class PermissionDeniedError(RagtuneError):
+    """The caller may see the thing but not do this with it (an admin-only action, a group it does not hold)."""
+
+
+class ConflictError(RagtuneError):
+    """The request collides with what is there (a document the caller may not replace, a source of another kind)."""
+
+
 class ParseError(InputError):
     """A single document could not be read; other documents in the same run still ingest."""
 
@@ -33,6 +54,10 @@ class ConfigError(RagtuneError):
 
 class StoreError(RagtuneError):
     """The index on disk cannot be used as asked (wrong embedder, locked, incompatible schema)."""
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the home's write lock; retrying later succeeds."""
 
 
 class IndexSchemaError(StoreError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal, Mapping, Sequence
+from typing import Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -110,16 +110,59 @@ class Hit:
 # ---- filters -------------------------------------------------------------------------------------------------
 
 
+def visible_to(doc_groups: Iterable[str] | None, groups: frozenset[str] | None) -> bool:
+    """The access rule, in one place: a document with no groups is visible to everyone; a document with groups is
+    visible to a caller holding at least one of them; ``groups`` None means an unrestricted caller (an admin key,
+    the local CLI). Stores apply the same rule inside their queries (see ``store.lance.filters_sql`` and the
+    searcher's in-memory mask); tests check they agree with this function."""
+    if groups is None:
+        return True
+    held = set(doc_groups or ())
+    return not held or not held.isdisjoint(groups)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking, for access control: an API key's id, its groups, and whether it is an admin key.
+
+    Components take ``viewer=None`` for the local user (CLI, Python API), who sees everything."""
+
+    key_id: str
+    groups: frozenset[str] = frozenset()
+    admin: bool = False
+
+    @property
+    def visibility(self) -> frozenset[str] | None:
+        """The groups a search must be restricted to, or None (admin: everything)."""
+        return None if self.admin else self.groups
+
+    def sees(self, doc_groups: Iterable[str] | None) -> bool:
+        return visible_to(doc_groups, self.visibility)
+
+    def sees_record(self, body: Mapping) -> bool:
+        """A non-admin key sees only the audit records of answers it asked itself."""
+        return self.admin or body.get("api_key_id") == self.key_id
+
+
 @dataclass(frozen=True)
 class Filters:
-    """All conditions must hold. ``metadata`` matches values as strings (metadata is stored as strings)."""
+    """All conditions must hold. ``metadata`` matches values as strings (metadata is stored as strings).
+
+    ``groups`` restricts results to documents visible to a caller holding those groups (:func:`visible_to`);
+    None means no restriction. It is applied inside the search, never to its top-k afterwards, so a restricted
+    caller still gets k results when k visible ones exist."""
 
     path_prefix: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    groups: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.groups is not None and not isinstance(self.groups, frozenset):
+            object.__setattr__(self, "groups", frozenset(self.groups))
 
     @property
     def empty(self) -> bool:
-        return not self.path_prefix and not self.metadata
+        return not self.path_prefix and not self.metadata and self.groups is None
 
     @staticmethod
     def parse(path_prefix: str | None = None, where: list[str] | None = None) -> "Filters":
@@ -132,6 +175,17 @@ class Filters:
                 raise InputError(f"filter {item!r}: expected key=value, e.g. --where lang=en")
             metadata[key.strip()] = value.strip()
         return Filters(path_prefix or None, metadata)
+
+    def to_json(self) -> dict:
+        """As audit records keep them (replay rebuilds the same filters from this)."""
+        return {"path_prefix": self.path_prefix, "metadata": dict(self.metadata),
+                "groups": None if self.groups is None else sorted(self.groups)}
+
+    @staticmethod
+    def from_json(data: Mapping) -> "Filters":
+        groups = data.get("groups")  # absent in records written before access groups existed
+        return Filters(data.get("path_prefix"), dict(data.get("metadata") or {}),
+                       None if groups is None else frozenset(groups))
 
     def mask(self, source_paths: np.ndarray, metadata_sets: Sequence[set[str]]) -> np.ndarray:
         """Which rows pass: ``source_paths`` a str array, ``metadata_sets`` each row's :func:`metadata_pairs`."""

@@ -22,9 +22,12 @@ from ragtune.components.answers import Answerer
 from ragtune.components.documents import DocumentIndex, corpus_index
 from ragtune.components.evaluation import Evaluator
 from ragtune.components.maintenance import GcReport, collect_garbage
+from ragtune.components.records import AuditView
 from ragtune.components.tuning import Tuner
+from ragtune.components.uploads import Uploads
 from ragtune.config import Settings, resolve_home
 from ragtune.finetune.registry import AdapterRegistry
+from ragtune.keys import KeyStore
 from ragtune.models.embedder import Embedder, load_embedder
 from ragtune.models.factory import GeneratorFactory, model_generators
 
@@ -56,6 +59,19 @@ class Workspace:
     @cached_property
     def audit(self) -> AuditLog:
         return AuditLog(self.home / "audit.sqlite", key=self.settings.audit.key)
+
+    @cached_property
+    def uploads(self) -> Uploads:
+        return Uploads(self.documents, self.home / "uploads")
+
+    @cached_property
+    def keys(self) -> KeyStore:
+        return KeyStore(self.home / "keys.sqlite")
+
+    @cached_property
+    def records(self) -> AuditView:
+        """The audit log as an API key may read it (its own answers, over documents it can still see)."""
+        return AuditView(self.audit, self.documents)
 
     @cached_property
     def registry(self) -> AdapterRegistry:

@@ -6,6 +6,7 @@ It states what ingestion and retrieval rely on, independent of the backend.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -123,3 +124,27 @@ class StoreConformance:
         probe = vectors_for(document("b", "apples in french")[1])[0]
         dense = store.search_dense(probe, 10, Filters(path_prefix="src/b"))
         assert [s.chunk_id.split("#")[0] for s in dense] == ["b"]
+
+    def test_documents_list_without_text_and_chunks_come_in_order(self, store):
+        put(store, document("b", "three|four|five"), document("a", "one"))
+        listed = store.list_documents()
+        assert [(d.doc_id, d.n_chunks, d.groups) for d in listed] == [("a", 1, ("staff",)), ("b", 3, ("staff",))]
+        assert [c.text for c in store.document_chunks("b")] == ["three", "four", "five"]
+        assert store.document_chunks("nope") == []
+
+    def test_native_search_honours_access_groups(self, store):
+        def grouped(doc_id: str, groups: tuple[str, ...]):
+            record, chunks = document(doc_id, f"apples in {doc_id}")
+            return replace(record, groups=groups), chunks
+
+        put(store, grouped("open", ()), grouped("eng", ("eng",)), grouped("both", ("eng", "ops")),
+            grouped("ops", ("ops",)))
+        store.ensure_indexes(exact_max_chunks=0)
+        probe = vectors_for(document("eng", "apples in eng")[1])[0]
+        for groups, wanted in ((None, {"open", "eng", "both", "ops"}), (frozenset(), {"open"}),
+                               (frozenset({"eng"}), {"open", "eng", "both"}), (frozenset({"x"}), {"open"}),
+                               (frozenset({"ops", "x"}), {"open", "both", "ops"})):
+            found = store.search_lexical("apples", 10, Filters(groups=groups))
+            assert {s.chunk_id.split("#")[0] for s in found} == wanted, groups
+            found = store.search_dense(probe, 10, Filters(groups=groups))
+            assert {s.chunk_id.split("#")[0] for s in found} == wanted, groups

@@ -64,8 +64,9 @@ from ragtune.audit.chain import (
     record_hash,
 )
 from ragtune.audit.migrations import migrate
-from ragtune.errors import AuditError, ConfigError, InputError
+from ragtune.errors import AuditError, ConfigError, NotFoundError
 from ragtune.files import write_atomic
+from ragtune.types import Viewer
 
 __all__ = ["GENESIS", "AuditLog", "AuditRecord", "VerifyResult"]
 
@@ -175,17 +176,36 @@ class AuditLog:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM records ORDER BY seq DESC LIMIT 1").fetchone()
         return Row(*row) if row else None
 
-    def get(self, record_id: str) -> AuditRecord:
+    @staticmethod
+    def not_found(record_id: str) -> NotFoundError:
+        """The one refusal for a record that is missing or that the caller may not see."""
+        return NotFoundError(f"audit record {record_id!r} not found: `ragtune audit list` shows the ids")
+
+    def get(self, record_id: str, viewer: Viewer | None = None) -> AuditRecord:
+        """A record by id or sequence number; a ``viewer`` that may not see it gets the same error as for a
+        missing one (:meth:`Viewer.sees_record`: its own records unless admin)."""
         with self._lock:
             row = self._db.execute(f"SELECT {_COLUMNS} FROM records WHERE id = ? OR CAST(seq AS TEXT) = ?",
                                    (record_id, record_id)).fetchone()
-        if row is None:
-            raise InputError(f"audit record {record_id!r} not found: `ragtune audit list` shows the ids")
-        return _record(Row(*row))
+        record = _record(Row(*row)) if row is not None else None
+        if record is None or (viewer is not None and not viewer.sees_record(record.body)):
+            raise self.not_found(record_id)
+        return record
 
-    def list(self, limit: int = 20) -> list[AuditRecord]:
+    def list(self, limit: int = 20, viewer: Viewer | None = None, before: int | None = None) -> list[AuditRecord]:
+        """The newest records (older than sequence number ``before``, when given), only ``viewer``'s own
+        (filtered in the query, so ``limit`` counts those) unless it is an admin key."""
+        clauses, args = [], []
+        if viewer is not None and not viewer.admin:
+            clauses.append("json_extract(body, '$.api_key_id') = ?")
+            args.append(viewer.key_id)
+        if before is not None:
+            clauses.append("seq < ?")
+            args.append(before)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM records ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM records {where} ORDER BY seq DESC LIMIT ?",
+                                    (*args, limit)).fetchall()
         return [_record(Row(*r)) for r in rows]
 
     def verify(self) -> VerifyResult:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timezone
-from typing import Callable
 
-Migration = Callable[[sqlite3.Connection], None]
+from ragtune.migrations import Migration, apply_migrations
 
 
 def m001_records(db: sqlite3.Connection) -> None:
@@ -41,19 +40,5 @@ MIGRATIONS: list[Migration] = [m001_records, m002_chain_v2]
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    """Apply pending migrations in one write transaction (``db`` must be in autocommit mode,
-    ``isolation_level=None``): two processes opening a log at once do not both migrate it, and a failed migration
-    leaves the schema as it was."""
-    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        applied = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-        for migration in MIGRATIONS:
-            if migration.__name__ not in applied:
-                migration(db)
-                db.execute("INSERT INTO _migrations VALUES (?, ?)",
-                           (migration.__name__, datetime.now(timezone.utc).isoformat()))
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+    """Bring the audit database to the newest schema (see :func:`ragtune.migrations.apply_migrations`)."""
+    apply_migrations(db, MIGRATIONS)

@@ -21,8 +21,10 @@ from ragtune.cli import diagnose as diagnose_cmd
 from ragtune.cli import eval as eval_cmd
 from ragtune.cli import finetune as finetune_cmd
 from ragtune.cli import ingest as ingest_cmd
+from ragtune.cli import keys as keys_cmd
 from ragtune.cli import maintenance as maintenance_cmd
 from ragtune.cli import search as search_cmd
+from ragtune.cli import serve as serve_cmd
 from ragtune.cli import sources as sources_cmd
 from ragtune.cli.render import err_console
 from ragtune.cli.state import state
@@ -69,11 +71,13 @@ search_cmd.register(app)
 maintenance_cmd.register(app)
 ask_cmd.register(app)
 diagnose_cmd.register(app)
+serve_cmd.register(app)
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(finetune_cmd.app, name="finetune")
 app.add_typer(adapters_cmd.app, name="adapters")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(sources_cmd.app, name="sources")
+app.add_typer(keys_cmd.app, name="keys")
 
 
 def run() -> None:

@@ -9,12 +9,13 @@ from ragtune.audit.log import AuditLog
 from ragtune.audit.records import answer_record
 from ragtune.audit.replay import ReplayResult, compare
 from ragtune.components.adapters import AdapterResolver
-from ragtune.components.documents import DocumentIndex
+from ragtune.components.documents import DocumentIndex, with_viewer
+from ragtune.components.records import AuditView
 from ragtune.config import AnswerConfig, GeneratorConfig
 from ragtune.errors import AuditError, InputError, ModelError
 from ragtune.generate.answer import Answer, TokenCallback, answer_closed_book, answer_question
 from ragtune.models.factory import GeneratorFactory, model_ref
-from ragtune.types import Filters, GenerationParams
+from ragtune.types import Filters, GenerationParams, Viewer
 
 
 @dataclass
@@ -27,35 +28,44 @@ class Answerer:
     generator: GeneratorConfig
 
     def ask(self, question: str, *, k: int | None = None, retrieval: bool = True, adapter: str | Path | None = None,
-            filters: Filters | None = None, on_token: TokenCallback | None = None, source: str = "python") -> Answer:
+            filters: Filters | None = None, on_token: TokenCallback | None = None, source: str = "python",
+            params: GenerationParams | None = None, viewer: Viewer | None = None) -> Answer:
         """Answer from the documents with verified citations (or closed-book with ``retrieval=False``); every
-        answer is appended to the audit log and carries its ``audit_id``."""
+        answer is appended to the audit log and carries its ``audit_id``.
+
+        ``viewer`` (an API key) restricts retrieval to the documents it may see, and the record names its key id
+        (never the key) so the key can find its own records; ``params`` replaces the configured decoding."""
         if not (question or "").strip():
             raise InputError("question is empty: ask something")
         config = self.config if k is None else replace(self.config, k=k)
+        if params is not None:
+            config = replace(config, params=params)
         resolved = self.adapters.resolve(adapter)
         generator = self.generators(self.generator, resolved)
         if retrieval:
             answer = answer_question(question, searcher=self.documents.searcher, generator=generator, config=config,
-                                     filters=filters, on_token=on_token)
+                                     filters=with_viewer(filters, viewer), on_token=on_token)
         else:
             answer = answer_closed_book(question, generator, config.params, on_token)
-        record = self.audit.append("answer", answer_record(answer, source=source,
-                                                           model_ref=model_ref(self.generator, resolved)))
+        body = answer_record(answer, source=source, model_ref=model_ref(self.generator, resolved))
+        if viewer is not None:
+            body["api_key_id"] = viewer.key_id
+        record = self.audit.append("answer", body)
         return replace(answer, audit_id=record.id)
 
-    def replay(self, record_id: str) -> ReplayResult:
+    def replay(self, record_id: str, viewer: Viewer | None = None) -> ReplayResult:
         """Re-run an audited answer on the store version it saw, with the model, adapter and parameters it
         recorded (the model is rebuilt from the record, not taken from the current settings).
 
         A record is only trusted as far as the log verifies, so the chain is checked first. Even then the record
         chooses neither where the API key goes (the recorded endpoint must be the configured one) nor which files
-        load (adapters come from this home's registry)."""
+        load (adapters come from this home's registry). A ``viewer`` may replay only a record it may read (see
+        :class:`AuditView`: its own, and only while it can see every document the answer retrieved)."""
         verified = self.audit.verify()
         if not verified.ok:
             raise AuditError(f"the audit log does not verify (record {verified.first_bad}: {verified.reason}): "
                              "replay refuses to re-run records it cannot trust")
-        record = self.audit.get(record_id)
+        record = AuditView(self.audit, self.documents).get(record_id, viewer)
         body = record.body
         if body.get("kind") != "answer":
             raise InputError(f"audit record {record_id} is a {body.get('kind')!r} record, not an answer")
@@ -73,7 +83,7 @@ class Answerer:
                 fusion=retrieval.get("fusion", "rrf")))
             config_ = AnswerConfig(k=retrieval["k"], mode=retrieval["mode"], min_relevance=retrieval["min_relevance"],
                                    min_support=retrieval["min_support"], params=params)
-            filters = Filters(retrieval["filters"]["path_prefix"], retrieval["filters"]["metadata"])
+            filters = Filters.from_json(retrieval["filters"])
             answer = answer_question(body["question"], searcher=searcher, generator=generator, config=config_,
                                      filters=filters)
         replayed = answer_record(answer, source="replay", model_ref=ref)

@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ragtune.config import RetrievalConfig, Settings
-from ragtune.errors import IndexSchemaError, InputError, StoreError
+from ragtune.errors import IndexSchemaError, InputError, NotFoundError, StoreBusyError
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
-from ragtune.ingest.sources import expand_sources
+from ragtune.ingest.sources import expand_sources, file_in_folder
+from ragtune.keys import parse_groups
 from ragtune.models.embedder import Embedder
 from ragtune.retrieve.searcher import Searcher, SearchResult
-from ragtune.store.base import CollectStats, DocumentRecord, SourceRecord, Store
+from ragtune.store.base import CollectStats, DocumentRecord, DocumentSummary, SourceRecord, Store
 from ragtune.store.factory import open_store
-from ragtune.types import Filters, SearchMode
+from ragtune.types import Chunk, Filters, SearchMode, Viewer
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,10 @@ class DocumentIndex:
             raise InputError(f"{path}: no such folder or corpus file")
         return self._write(expand_sources([path], source, self.settings.ingest), groups, True, on_progress)
 
+    def ingest_folder_file(self, folder: Path, file: Path, source: str, groups: Sequence[str] = ()) -> IngestReport:
+        """Index one file of a folder source (an upload) without rescanning the folder."""
+        return self._write(file_in_folder(folder, file, source), groups, False, None)
+
     def sources(self) -> list[SourceStatus]:
         counts = self.store.source_counts()
         return [SourceStatus(s, *counts.get(s.name, (0, 0))) for s in self.store.sources()]
@@ -149,7 +154,7 @@ class DocumentIndex:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
-                raise StoreError(f"another ragtune process is writing to {home}; wait for it to finish and "
+                raise StoreBusyError(f"another ragtune process is writing to {home}; wait for it to finish and "
                                  "retry") from exc
             handle.write(str(os.getpid()))
             handle.flush()
@@ -167,18 +172,63 @@ class DocumentIndex:
                 if self._searcher is not None:
                     self._searcher.invalidate()
 
-    def search(self, query: str, *, mode: SearchMode = "hybrid", k: int = 10,
-               filters: Filters | None = None) -> SearchResult:
-        return self.searcher.search(query, mode=mode, k=k, filters=filters)
+    def search(self, query: str, *, mode: SearchMode = "hybrid", k: int = 10, filters: Filters | None = None,
+               viewer: Viewer | None = None) -> SearchResult:
+        """``viewer`` restricts the search to the documents that caller may see (inside the search: see
+        :class:`Filters`); None is the local user, who sees everything."""
+        return self.searcher.search(query, mode=mode, k=k, filters=with_viewer(filters, viewer))
 
-    def document(self, doc_id: str) -> DocumentRecord | None:
-        return self.store.get_document(doc_id)
+    def document(self, doc_id: str, viewer: Viewer | None = None) -> DocumentRecord | None:
+        """The document, or None when it does not exist or ``viewer`` may not see it (the same answer)."""
+        record = self.store.get_document(doc_id)
+        return record if record is not None and (viewer is None or viewer.sees(record.groups)) else None
 
-    def status(self) -> IndexStatus:
-        documents, chunks = self.store.counts()
+    def chunks(self, doc_id: str, viewer: Viewer | None = None) -> list[Chunk]:
+        return self.store.document_chunks(doc_id) if self.document(doc_id, viewer) is not None else []
+
+    def list_documents(self, viewer: Viewer | None = None, source: str | None = None) -> list[DocumentSummary]:
+        return [d for d in self.store.list_documents()
+                if (viewer is None or viewer.sees(d.groups)) and (source is None or d.source == source)]
+
+    def remove_documents(self, doc_ids: Sequence[str]) -> None:
+        with self._write_lock():
+            try:
+                self.store.remove_documents(list(doc_ids))
+            finally:
+                if self._searcher is not None:
+                    self._searcher.invalidate()
+
+    def sync_source(self, name: str, groups: Sequence[str] | None = None) -> IngestReport:
+        """Sync a known source from its recorded root. Without ``groups`` the groups its documents hold now are
+        kept (they are part of each document's fingerprint, so syncing with other groups re-indexes them under
+        those): a re-sync never widens access by accident. Documents with differing groups need ``groups``."""
+        record = next((s for s in self.store.sources() if s.name == name), None)
+        if record is None:
+            raise NotFoundError(f"source {name!r} is not in this index")
+        if groups is None:
+            held = {d.groups for d in self.store.list_documents() if d.source == name}
+            if len(held) > 1:
+                raise InputError(f"the documents of source {name!r} hold different groups: give the groups to "
+                                 "sync them with")
+            groups = next(iter(held), ())
+        return self.sync(record.root, source=name, groups=parse_groups(groups))
+
+    def status(self, viewer: Viewer | None = None) -> IndexStatus:
+        if viewer is None or viewer.admin:
+            documents, chunks = self.store.counts()
+        else:
+            visible = self.list_documents(viewer)
+            documents, chunks = len(visible), sum(d.n_chunks for d in visible)
         return IndexStatus(home=str(self.settings.home), backend=self.store.backend, documents=documents,
                            chunks=chunks, store_version=self.store.version(), embedder=self.embedder.model_id,
                            search="indexed" if self.store.uses_native_indexes() else "exact")
+
+
+def with_viewer(filters: Filters | None, viewer: Viewer | None) -> Filters | None:
+    """``filters`` restricted to what ``viewer`` may see (unchanged for the local user and admin keys)."""
+    if viewer is None or viewer.visibility is None:
+        return filters
+    return replace(filters or Filters(), groups=viewer.visibility)
 
 
 def corpus_index(settings: Settings, embedder: Embedder, corpus: str | Path) -> DocumentIndex:

@@ -135,7 +135,10 @@ class Evaluator:
         # Imported here: the report pulls in matplotlib, which every other command would otherwise pay for.
         from ragtune.evaluate.report import render_report, write_report
 
-        return diagnosis, runs, write_report(report, render_report(diagnosis, runs, items, qa_path=qa, target=target))
+        html = render_report(diagnosis, runs, items, qa_path=qa, target=target)
+        # a copy beside the run's JSON, where `ragtune serve` finds it (it never serves a path a file names)
+        write_atomic(out.with_suffix(".html"), html)
+        return diagnosis, runs, write_report(report, html)
 
     def retrieval(self, corpus: str | Path, qa: str | Path, *, on_ingest_progress=None,
                   on_query: Callable[[int, int], None] | None = None) -> RetrievalEval:

@@ -136,8 +136,7 @@ def answer_question(
                  "fusion": searcher.config.fusion, "rrf_k": searcher.config.rrf_k,
                  "min_relevance": config.min_relevance,
                  "min_support": config.min_support,
-                 "filters": {"path_prefix": (filters or Filters()).path_prefix,
-                             "metadata": dict((filters or Filters()).metadata)}}
+                 "filters": (filters or Filters()).to_json()}
     latency = {"retrieve": retrieved_ms, "total": (time.perf_counter() - started) * 1000}
     if generation is not None:
         latency["generate"] = generation.seconds * 1000

@@ -180,3 +180,14 @@ def _check_unique(refs: list[SourceRef]) -> None:
                 f"document id {ref.doc_id!r} comes from both {other.source_path} and {ref.source_path}: "
                 "ingest them separately or rename one"
             )
+
+
+def file_in_folder(folder: Path, file: Path, source: str) -> ExpandedSources:
+    """One file of a folder source, ingested alone: the id and source root are the ones a sync of the whole folder
+    would give it (``<source>/<path inside folder>``), so later syncs of the folder agree with it."""
+    check_source_name(source)
+    relative = file.resolve().relative_to(folder.resolve())
+    if file.suffix.lower() not in SUPPORTED_EXTENSIONS or _is_hidden(relative):
+        raise InputError(f"{file.name}: not a file a folder sync would read")
+    ref = SourceRef(f"{source}/{relative.as_posix()}", str(file), file=file, source=source)
+    return ExpandedSources([ref], [], 0, [SourceRoot(source, folder.resolve(), "folder")])

@@ -61,6 +61,8 @@ class _ExactState:
         self.lexical = LexicalIndex.build(table["terms"])
         self.source_paths = np.array(table["source_path"].to_pylist(), dtype=str)
         self._meta_kv = table["meta_kv"]
+        self._groups = table["groups"]
+        self._group_rows: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
         # chunks whose document row is missing (a write cut short) are never results
         live = np.fromiter((d in live_docs for d in table["doc_id"].to_pylist()), dtype=bool, count=self.n)
         self.live: np.ndarray | None = None if live.all() else live
@@ -73,7 +75,28 @@ class _ExactState:
         if filters.metadata and self._meta_sets is None:
             self._meta_sets = [set(kv or ()) for kv in self._meta_kv.to_pylist()]
         keep = filters.mask(self.source_paths, self._meta_sets or [])
+        if filters.groups is not None:
+            keep &= self._visible_rows(filters.groups)
         return keep if self.live is None else keep & self.live
+
+    def _visible_rows(self, groups: frozenset[str]) -> np.ndarray:
+        """Rows visible to a caller holding ``groups`` (the rule of :func:`ragtune.types.visible_to`): rows with
+        no groups, plus the rows of each group held. Built once per store version as one row list per group,
+        so a query costs a copy and one scatter per group the caller holds."""
+        if self._group_rows is None:
+            lists = self._groups.to_pylist()
+            open_rows = np.fromiter((not g for g in lists), dtype=bool, count=self.n)
+            rows: dict[str, list[int]] = {}
+            for i, held in enumerate(lists):
+                for name in held or ():
+                    rows.setdefault(name, []).append(i)
+            self._group_rows = (open_rows, {g: np.array(r, dtype=np.int64) for g, r in rows.items()})
+        open_rows, by_group = self._group_rows
+        keep = open_rows.copy()
+        for group in groups:
+            if group in by_group:
+                keep[by_group[group]] = True
+        return keep
 
     def chunks(self, indices: list[int]) -> list[Chunk]:
         """Chunks by row, built from Arrow once and then served from a per-version cache."""

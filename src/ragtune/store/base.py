@@ -35,6 +35,20 @@ class DocumentRecord:
 
 
 @dataclass(frozen=True)
+class DocumentSummary:
+    """A stored document without its text: what a listing shows."""
+
+    doc_id: str
+    version: str
+    source: str
+    source_path: str
+    title: str
+    groups: tuple[str, ...]
+    n_chunks: int
+    indexed_at: str
+
+
+@dataclass(frozen=True)
 class SourceRecord:
     """An ingested root: a folder, a single file or a corpus file, under a name unique in the index."""
 
@@ -130,6 +144,14 @@ class Store(Protocol):
         ...
 
     def get_document(self, doc_id: str) -> DocumentRecord | None: ...
+
+    def list_documents(self) -> list[DocumentSummary]:
+        """Every live document without its text, sorted by id."""
+        ...
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """The live chunks of one document, in order."""
+        ...
 
     def chunk_columns(self) -> pa.Table:
         """All chunks with the columns exact in-memory search needs (see ``CHUNK_COLUMNS``)."""

@@ -28,8 +28,10 @@ from ragtune.store.base import (
     ChunkBatch,
     CollectStats,
     DocumentRecord,
+    DocumentSummary,
     ScoredId,
     SourceRecord,
+    chunk_from_row,
 )
 from ragtune.store.lance_schema import (
     DOCUMENT_SCHEMA,
@@ -39,7 +41,7 @@ from ragtune.store.lance_schema import (
     schema_mismatch,
 )
 from ragtune.text import STOP_WORDS, sha256_text
-from ragtune.types import Filters, metadata_pairs
+from ragtune.types import Chunk, Filters, metadata_pairs
 
 CHUNKS = "chunks"
 DOCUMENTS = "documents"
@@ -65,6 +67,12 @@ def filters_sql(filters: Filters) -> str | None:
         clauses.append(f"starts_with(source_path, {_sql_str(filters.path_prefix)})")
     for pair in metadata_pairs(filters.metadata):
         clauses.append(f"array_has(meta_kv, {_sql_str(pair)})")
+    if filters.groups is not None:  # ragtune.types.visible_to, as SQL: no groups, or one the caller holds
+        visible = "groups IS NULL OR array_length(groups) = 0"
+        if filters.groups:
+            held = ", ".join(_sql_str(g) for g in sorted(filters.groups))
+            visible += f" OR array_has_any(groups, [{held}])"
+        clauses.append(f"({visible})")
     return " AND ".join(clauses) or None
 
 
@@ -161,6 +169,16 @@ class LanceStore:
             metadata=json.loads(row["metadata"] or "{}"), groups=tuple(row["groups"] or ()),
             n_chunks=row["n_chunks"], indexed_at=row["indexed_at"], source=row["source"],
         )
+
+    def list_documents(self) -> list[DocumentSummary]:
+        columns = ["doc_id", "version", "source", "source_path", "title", "groups", "n_chunks", "indexed_at"]
+        rows = self._scan(self._documents, columns).to_pylist()
+        return sorted((DocumentSummary(**{**row, "groups": tuple(row["groups"] or ()), "n_chunks": int(row["n_chunks"])})
+                       for row in rows), key=lambda d: d.doc_id)
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        rows = self._scan(self._chunks, list(RESULT_COLUMNS), f"doc_id = {_sql_str(doc_id)}").to_pylist()
+        return sorted((chunk_from_row(r) for r in rows), key=lambda c: c.ordinal)
 
     def reusable_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not doc_ids:
