@@ -172,3 +172,23 @@ def test_a_key_stops_reading_its_records_once_it_cannot_see_what_they_quote(home
     with pytest.raises(NotFoundError):
         ws.records.get(lost, ALICE)
     assert ws.records.get(lost, ADMIN).id == lost and {r.id for r in ws.records.list(10, ADMIN)} == {kept, lost}
+
+
+def test_a_resync_or_reingest_without_groups_keeps_the_groups_a_source_has(home, tmp_path):
+    ws = workspace(home, tmp_path)
+    write(tmp_path / "eng" / "e0.md", "Engineering notes 0, edited. The budget is small.\n")
+    write(tmp_path / "eng" / "e3.md", "Engineering notes 3, new. The budget is tiny.\n")
+    report = ws.documents.sync(tmp_path / "eng")  # no groups named: the source keeps "eng", new files get it too
+    assert (report.updated, report.added) == (1, 1)
+    assert {d.groups for d in ws.documents.store.list_documents() if d.source == "eng"} == {("eng",)}
+    assert not {h.chunk.doc_id for h in ws.documents.search("engineering", k=10, viewer=BOB).hits} & {
+        "eng/e0.md", "eng/e3.md"}
+    write(tmp_path / "eng" / "e1.md", "Engineering notes 1, edited again.\n")
+    assert ws.documents.ingest([tmp_path / "eng"]).updated == 1
+    assert ws.documents.document("eng/e1.md").groups == ("eng",)
+    # naming groups still changes them; a new source without groups is visible to every key
+    ws.documents.sync(tmp_path / "eng", groups=["eng", "ops"])
+    assert ws.documents.document("eng/e1.md").groups == ("eng", "ops")
+    write(tmp_path / "fresh" / "f.md", "A fresh public note.\n")
+    ws.documents.ingest([tmp_path / "fresh"])
+    assert ws.documents.document("fresh/f.md").groups == ()

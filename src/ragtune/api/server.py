@@ -1,5 +1,6 @@
 """Running the app: ``ragtune serve`` starts uvicorn on an app factory, so ``--workers N`` gives N processes that
-each build their own workspace (and load models lazily, on their first request).
+each build their own workspace and load its models before they accept a connection (so no user's first request
+waits for a model load, and a model that cannot load stops the server at start, not at the first question).
 
 ``RAGTUNE_TESTING_FAKE_MODELS=1`` — for tests only — builds the workspace with ``ragtune.testing``'s fake embedder
 and generators, so a test can start a real server subprocess without loading a model. Never set it in use: the
@@ -33,9 +34,18 @@ def workspace_from_env() -> Workspace:
     return Workspace(home)
 
 
+def warm(workspace: Workspace) -> None:
+    """Load the embedder, the index and the default generator (base model + promoted adapter) now."""
+    workspace.embedder.embed(["warm-up"])
+    workspace.documents.search("warm-up", k=1)
+    workspace.generators(workspace.settings.generator, workspace.adapters.resolve(None))
+
+
 def app_from_env() -> FastAPI:
     """The uvicorn factory (``ragtune.api.server:app_from_env``): one app per worker process."""
-    return create_app(workspace_from_env())
+    workspace = workspace_from_env()
+    warm(workspace)
+    return create_app(workspace)
 
 
 def is_loopback(host: str) -> bool:

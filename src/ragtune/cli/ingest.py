@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Add new documents and re-index changed ones; unchanged ones are skipped by content hash."""
         documents = state.workspace().documents
-        _run_with_progress(lambda progress: documents.ingest(paths, source=source, groups=_groups(groups),
+        _run_with_progress(lambda progress: documents.ingest(paths, source=source, groups=_groups(groups) if groups is not None else None,
                                                              on_progress=progress), as_json)
 
     @app.command()
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         """Make DIRECTORY's source mirror it: add new files, re-index changed ones, remove deleted ones; other
         sources are untouched."""
         documents = state.workspace().documents
-        _run_with_progress(lambda progress: documents.sync(directory, source=source, groups=_groups(groups),
+        _run_with_progress(lambda progress: documents.sync(directory, source=source, groups=_groups(groups) if groups is not None else None,
                                                            on_progress=progress), as_json)
 
     @app.command()

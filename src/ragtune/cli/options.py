@@ -13,6 +13,7 @@ ADAPTER = typer.Option(None, "--adapter",
 SHOTS = typer.Option(3, "--shots", help="examples in few-shot conditions")
 LIMIT = typer.Option(None, "--limit", help="only the first N items")
 JSON = typer.Option(False, "--json", help="print a JSON result on stdout")
-GROUPS = typer.Option(None, "--groups", help="comma-separated access groups for these docs")
+GROUPS = typer.Option(None, "--groups", help="comma-separated access groups for these docs (default: a known source keeps the groups it has; "
+                      "a new one gets none, i.e. visible to every key)")
 RECORD_ID = typer.Argument(..., help="audit record id (or sequence number)")
 SOURCE = typer.Option(None, "--source", help="name of the source (default: the folder's name or the file's stem)")

@@ -15,7 +15,7 @@ from typing import Iterable, Iterator, Sequence
 from ragtune.config import RetrievalConfig, Settings
 from ragtune.errors import IndexSchemaError, InputError, NotFoundError, StoreBusyError
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
-from ragtune.ingest.sources import expand_sources, file_in_folder
+from ragtune.ingest.sources import ExpandedSources, expand_sources, file_in_folder
 from ragtune.keys import parse_groups
 from ragtune.models.embedder import Embedder
 from ragtune.retrieve.searcher import Searcher, SearchResult
@@ -84,21 +84,41 @@ class DocumentIndex:
         pinned = open_store(self.settings, self.embedder.model_id, self.embedder.dim, version=version)
         return Searcher(pinned, self.embedder, retrieval)
 
-    def ingest(self, paths: Sequence[str | Path], *, source: str | None = None, groups: Sequence[str] = (),
-               on_progress: ProgressCallback | None = None) -> IngestReport:
+    def ingest(self, paths: Sequence[str | Path], *, source: str | None = None,
+               groups: Sequence[str] | None = None, on_progress: ProgressCallback | None = None) -> IngestReport:
         """Add new and re-index changed documents; unchanged ones (same content hash) are skipped. Each path is
-        a source, named ``source`` or after the path (see :mod:`ragtune.ingest.sources`)."""
+        a source, named ``source`` or after the path (see :mod:`ragtune.ingest.sources`). Without ``groups``,
+        a source already in the index keeps the groups its documents hold (see :meth:`kept_groups`)."""
         sources = expand_sources([Path(p) for p in paths], source, self.settings.ingest)
-        return self._write(sources, groups, False, on_progress)
+        return self._write(sources, self._groups_for(sources, groups), False, on_progress)
 
-    def sync(self, root: str | Path, *, source: str | None = None, groups: Sequence[str] = (),
+    def sync(self, root: str | Path, *, source: str | None = None, groups: Sequence[str] | None = None,
              on_progress: ProgressCallback | None = None) -> IngestReport:
         """Make that source mirror ``root`` (a folder or a corpus file): add new, re-index changed, remove its
-        documents no longer there. Documents of other sources are never touched."""
+        documents no longer there. Documents of other sources are never touched; without ``groups`` the source
+        keeps the groups its documents hold."""
         path = Path(root)
         if not path.exists():
             raise InputError(f"{path}: no such folder or corpus file")
-        return self._write(expand_sources([path], source, self.settings.ingest), groups, True, on_progress)
+        sources = expand_sources([path], source, self.settings.ingest)
+        return self._write(sources, self._groups_for(sources, groups), True, on_progress)
+
+    def kept_groups(self, names: Iterable[str]) -> tuple[str, ...]:
+        """The access groups the documents of these sources hold now. Groups are part of each document's
+        fingerprint, so writing without them would re-index every document as visible to every key: a re-ingest
+        or re-sync that names no groups keeps them instead, and never widens access by accident."""
+        names = set(names)
+        held: dict[tuple[str, ...], str] = {}
+        for doc in self.store.list_documents():
+            if doc.source in names:
+                held.setdefault(tuple(doc.groups), doc.source)
+        if len(held) > 1:
+            raise InputError(f"the documents of source(s) {', '.join(sorted(set(held.values())))} hold different "
+                             "groups: pass --groups to say which groups to index them with")
+        return next(iter(held), ())
+
+    def _groups_for(self, sources: ExpandedSources, groups: Sequence[str] | None) -> Sequence[str]:
+        return self.kept_groups(r.name for r in sources.roots) if groups is None else groups
 
     def ingest_folder_file(self, folder: Path, file: Path, source: str, groups: Sequence[str] = ()) -> IngestReport:
         """Index one file of a folder source (an upload) without rescanning the folder."""
@@ -205,13 +225,7 @@ class DocumentIndex:
         record = next((s for s in self.store.sources() if s.name == name), None)
         if record is None:
             raise NotFoundError(f"source {name!r} is not in this index")
-        if groups is None:
-            held = {d.groups for d in self.store.list_documents() if d.source == name}
-            if len(held) > 1:
-                raise InputError(f"the documents of source {name!r} hold different groups: give the groups to "
-                                 "sync them with")
-            groups = next(iter(held), ())
-        return self.sync(record.root, source=name, groups=parse_groups(groups))
+        return self.sync(record.root, source=name, groups=None if groups is None else parse_groups(groups))
 
     def status(self, viewer: Viewer | None = None) -> IndexStatus:
         if viewer is None or viewer.admin:
