@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from tests.conftest import REPO
+from tests.serving import fake_models_env, free_port, stop, wait_healthy
 
 README = (REPO / "README.md").read_text()
 
@@ -74,12 +70,6 @@ def section(title: str) -> str:
     return README.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_serve_section_runs(workdir: Path):
     """Every command of the section, in order, against a home holding examples/docs. The server runs with the
     test-only fake models (RAGTUNE_TESTING_FAKE_MODELS), so this checks the commands and the wiring, not the
@@ -92,9 +82,7 @@ def test_the_serve_section_runs(workdir: Path):
     home = workdir / ".ragtune"
     Workspace(home, embedder=FakeEmbedder(), generators=FakeGenerators()).documents.ingest(
         [workdir / "examples" / "docs"], groups=["eng"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGTUNE_")}
-    env.update(RAGTUNE_TESTING_FAKE_MODELS="1", PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
+    env = fake_models_env()
     (shell,) = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
     commands = [line.split("  #")[0].strip() for line in shell.splitlines() if line.strip()]
     assert [shlex.split(c)[1] for c in commands] == ["keys", "keys", "keys", "serve"]
@@ -112,7 +100,8 @@ def test_the_serve_section_runs(workdir: Path):
             assert result.returncode == 0, f"{command}\n{result.stderr}"
             if "--groups eng" in command:
                 env["RAGTUNE_KEY"] = re.search(r"rt_k[0-9a-f]+_\S+", result.stdout).group(0)
-        wait_for(f"http://127.0.0.1:{port}/healthz", server)
+        assert server is not None
+        wait_healthy(f"http://127.0.0.1:{port}", server)
         (console,) = re.findall(r"```console\n(.*?)```", text, flags=re.S)
         for line in console.strip().splitlines():
             result = subprocess.run(["bash", "-c", line.replace("8321", port)], cwd=workdir, env=env,
@@ -126,23 +115,6 @@ def test_the_serve_section_runs(workdir: Path):
         assert result.stdout.strip()  # the fake model's words; citations are checked in tests/api
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGINT)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+            stop(server)
 
 
-def wait_for(url: str, server: subprocess.Popen | None, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        assert server is not None and server.poll() is None, "ragtune serve exited"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "ragtune serve did not start"
-        time.sleep(0.2)

@@ -4,7 +4,6 @@ not, audited under the caller's key id; models; OpenAI-style errors."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from ragtune.testing import FakeGenerator
 

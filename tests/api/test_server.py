@@ -4,34 +4,17 @@ refusal to serve a non-loopback address without keys."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from tests.cli.test_cli import assert_user_error, ragtune
-from tests.conftest import REPO, write
+from tests.conftest import write
+from tests.serving import fake_models_env, free_port, stop, wait_healthy
 
 from ragtune import Workspace
 from ragtune.testing import FakeEmbedder, FakeGenerators
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def env() -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("RAGTUNE_")}
-    clean.update(RAGTUNE_TESTING_FAKE_MODELS="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                 PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
-    return clean
 
 
 @pytest.fixture(scope="module")
@@ -47,29 +30,14 @@ def served(tmp_path_factory):
     log_path = root / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "ragtune.cli.main", "--home", str(home), "serve", "--port",
-                                 str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT, env=env(),
+                                 str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT, env=fake_models_env(),
                                 cwd=root, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log_path.read_text()
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "ragtune serve did not start:\n" + log_path.read_text()
-            time.sleep(0.2)
+        wait_healthy(base, proc, log=log_path)
         yield {"base": base, "key": key, "log": log_path}
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
 
 
 def client(served):

@@ -6,15 +6,10 @@ under ``test-artifacts/ui/``."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,10 +17,8 @@ from urllib.parse import urlparse
 
 import pytest
 from tests.conftest import REPO
+from tests.serving import chromium, fake_models_env, free_port, stop, wait_healthy
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO / "test-artifacts" / "ui"
 MEMOS = REPO / "examples" / "eval"
 
@@ -47,22 +40,9 @@ FALCON = "# Falcon\n\nThe Falcon telescope calibrates its mirrors at dawn with a
 # ---- the server ---------------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGTUNE_")}
-    env.update(RAGTUNE_TESTING_FAKE_MODELS="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
-    return env
-
-
 def _cli(home: Path, *args: str) -> dict:
     proc = subprocess.run([sys.executable, "-m", "ragtune.cli.main", "--home", str(home), *args, "--json"],
-                          capture_output=True, text=True, env=_env(), cwd=REPO, timeout=120, check=False)
+                          capture_output=True, text=True, env=fake_models_env(), cwd=REPO, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -112,35 +92,20 @@ def server(tmp_path_factory):
     _diagnose_run(home)
     admin = _cli(home, "keys", "create", "--admin", "--name", "ui-admin")["key"]
     user = _cli(home, "keys", "create", "--groups", "eng", "--name", "ui-user")["key"]
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     with open(home.parent / "server.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "ragtune.cli.main", "--home", str(home), "serve", "--host",
                                  "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                                env=_env(), cwd=REPO, start_new_session=True)
+                                env=fake_models_env(), cwd=REPO, start_new_session=True)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, (home.parent / "server.log").read_text()
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "ragtune serve did not start"
-            time.sleep(0.2)
+        wait_healthy(base, proc, log=home.parent / "server.log")
         _upload(base, admin, "heron.md", HERON, "handbook", "eng")
         _upload(base, admin, "kestrel.md", KESTREL, "handbook")
         _upload(base, admin, "payroll.md", PAYROLL, "hr-files", "hr")
         yield {"base": base, "user": user, "admin": admin, "home": home, "log": home.parent / "server.log"}
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
 
 
 # ---- the browser --------------------------------------------------------------------------------------------------
@@ -148,16 +113,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium; `make setup` does it)")
-    if importlib.util.find_spec("playwright") is None:
-        pytest.skip("the playwright package is not installed (pip install -e '.[dev]')")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
+    yield from chromium()
 
 
 @pytest.fixture(scope="module")

@@ -3,36 +3,24 @@ fetched, and it prints."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from tests.conftest import REPO
+from tests.serving import chromium
 
 from ragtune import Workspace
 from ragtune.testing import FakeEmbedder, FakeGenerator, FakeGenerators
 
-CHROMIUM = Path("/usr/bin/chromium")
 MEMOS = REPO / "examples" / "eval"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium; `make setup` does it)")
-    if importlib.util.find_spec("playwright") is None:
-        pytest.skip("the playwright package is not installed (pip install -e '.[dev]')")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
+    yield from chromium()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 import sqlite3
 
 import pytest
+
 from ragtune.errors import InputError, NotFoundError
 from ragtune.keys import KeyStore, parse_groups
 
