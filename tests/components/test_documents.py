@@ -336,3 +336,47 @@ def test_a_document_whose_chunks_do_not_match_its_row_is_repaired_by_the_next_in
     report = fake_index.documents.ingest([docs])
     assert (report.updated, report.unchanged) == (1, 2)
     assert chunk_rows(fake_index) == before and store.inconsistent_documents() == set()
+
+
+class PausedTable:
+    """A writer's documents table whose next commit waits: the moment between a write's two commits (its chunks,
+    then its documents' rows), held open so a reader can look."""
+
+    def __init__(self, table, reached, release) -> None:
+        self.table, self.reached, self.release = table, reached, release
+
+    def merge_insert(self, *args):
+        self.reached.set()
+        assert self.release.wait(30)
+        return self.table.merge_insert(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.table, name)
+
+
+@pytest.mark.parametrize("exact_max", [100_000, 0], ids=["exact", "indexed"])
+def test_a_reader_that_looked_between_a_writes_two_commits_sees_the_document_once_it_lands(home, tmp_path,
+                                                                                           exact_max):
+    import threading
+    from dataclasses import replace
+
+    from ragtune import RetrievalConfig, Settings
+
+    settings = replace(Settings(home=home), retrieval=RetrievalConfig(refresh_seconds=0, exact_max_chunks=exact_max))
+    writer = Workspace(settings=settings, embedder=FakeEmbedder())
+    writer.documents.ingest([write(tmp_path / "a.md", "apples are red")])
+    reader = Workspace(settings=settings, embedder=FakeEmbedder())
+    assert [h.chunk.doc_id for h in reader.documents.search("apples", mode="bm25").hits] == ["a/a.md"]
+    reached, release = threading.Event(), threading.Event()
+    store = writer.documents.store
+    store._documents = PausedTable(store._documents, reached, release)
+    thread = threading.Thread(target=writer.documents.ingest, args=([write(tmp_path / "b.md", "apples are green")],))
+    thread.start()
+    try:
+        assert reached.wait(30)  # b's chunks are committed, its row is not: b is not a result yet
+        assert [h.chunk.doc_id for h in reader.documents.search("apples", mode="bm25").hits] == ["a/a.md"]
+    finally:
+        release.set()
+        thread.join(30)
+    # the row's commit does not move the store version; the reader must still find b
+    assert {h.chunk.doc_id for h in reader.documents.search("apples", mode="bm25").hits} == {"a/a.md", "b/b.md"}

@@ -63,11 +63,17 @@ class _ExactState:
         self._meta_kv = table["meta_kv"]
         self._groups = table["groups"]
         self._group_rows: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
-        # chunks whose document row is missing (a write cut short) are never results
-        live = np.fromiter((d in live_docs for d in table["doc_id"].to_pylist()), dtype=bool, count=self.n)
-        self.live: np.ndarray | None = None if live.all() else live
+        self._doc_ids: list[str] = table["doc_id"].to_pylist()
+        self.live: np.ndarray | None = None
+        self.set_live(live_docs)
         self._meta_sets: list[set[str]] | None = None
         self._chunk_cache: dict[int, Chunk] = {}
+
+    def set_live(self, live_docs: set[str]) -> None:
+        """Chunks whose document row is missing (a write between its two commits, or cut short) are never
+        results; ``live`` is None when every chunk's document is live."""
+        live = np.fromiter((d in live_docs for d in self._doc_ids), dtype=bool, count=self.n)
+        self.live = None if live.all() else live
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         if filters.empty:
@@ -116,7 +122,7 @@ class Searcher:
         self.config = config
         self._state: tuple[int, _ExactState] | None = None
         self._native: tuple[int, bool] | None = None
-        self._live: tuple[int, set[str]] | None = None
+        self._live: tuple[int, set[str], float] | None = None  # version, live document ids, when read
         self._version: tuple[int, float] | None = None
         self._lock = threading.Lock()
 
@@ -130,6 +136,7 @@ class Searcher:
 
     def invalidate(self) -> None:
         self._version = None
+        self._live = None
 
     def _uses_native_indexes(self, version: int) -> bool:
         """Asked of the store once per table version (listing indexes costs as much as a whole exact search)."""
@@ -143,6 +150,8 @@ class Searcher:
                 # chunks first, then the live documents: a document committed in between is simply live
                 table = self.store.chunk_columns()
                 self._state = (version, _ExactState(table, self.embedder.dim, self._live_docs(version)))
+            elif self._state[1].live is not None:
+                self._state[1].set_live(self._live_docs(version, hidden=True))
             return self._state[1]
 
     def search(self, query: str, mode: SearchMode = "hybrid", k: int = 10, filters: Filters | None = None) -> SearchResult:
@@ -200,10 +209,15 @@ class Searcher:
             fused = zscore_fusion(lists, limit=k)
         return [(f.item, f.score, dict(f.ranks)) for f in fused]
 
-    def _live_docs(self, version: int) -> set[str]:
-        """Ids of documents with a row, read once per store version (not once per query on the indexed path)."""
-        if self._live is None or self._live[0] != version:
-            self._live = (version, set(self.store.document_versions()))
+    def _live_docs(self, version: int, *, hidden: bool = False) -> set[str]:
+        """Ids of documents with a row, read once per store version (not once per query on the indexed path) —
+        and again, at most every ``refresh_seconds``, while some chunk of this version has no document row
+        (``hidden``). A write commits a document's chunks, then its row; the row does not move the version, so
+        a reader that looked in between would otherwise hide the new document until the next write."""
+        now = time.monotonic()
+        if (self._live is None or self._live[0] != version
+                or (hidden and now - self._live[2] >= self.config.refresh_seconds)):
+            self._live = (version, set(self.store.document_versions()), now)
         return self._live[1]
 
     def _hydrate(self, ranked, lists, all_scores, state: _ExactState | None, version: int) -> list[Hit]:
@@ -215,8 +229,11 @@ class Searcher:
             row_idx = [state.row_of[cid] for cid in ids]
             chunks = state.chunks(row_idx)
         else:  # a chunk deleted between the index lookup and this fetch, or of no live document, is dropped
+            rows = self.store.chunks_by_id(ids).to_pylist()
             live = self._live_docs(version)
-            by_id = {r["chunk_id"]: r for r in self.store.chunks_by_id(ids).to_pylist() if r["doc_id"] in live}
+            if any(r["doc_id"] not in live for r in rows):
+                live = self._live_docs(version, hidden=True)
+            by_id = {r["chunk_id"]: r for r in rows if r["doc_id"] in live}
             ranked = [item for item in ranked if item[0] in by_id]
             chunks = [chunk_from_row(by_id[cid]) for cid, _, _ in ranked]
         listed = {name: dict(items) for name, items in lists.items()}
