@@ -1,6 +1,6 @@
 """The BM25 analyzer: words, lower case, accents folded, stop words out, stems in."""
 
-from ragtune.text import analyze
+from ragtune.text import analyze, sentence_spans
 
 
 def test_words_are_lowercased_stemmed_and_stop_words_dropped():
@@ -18,3 +18,21 @@ def test_numbers_and_non_latin_words_are_kept():
 
 def test_empty_and_stopword_only_text_has_no_terms():
     assert analyze("") == [] and analyze("the of and") == []
+
+
+def pieces(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text, 0, len(text))]
+
+
+def test_sentences_end_at_full_stops_before_a_capital_and_at_blank_lines():
+    assert pieces("It ships in March. The owner is Dana. e.g. not here") == [
+        "It ships in March.", "The owner is Dana. e.g. not here"]
+    # a heading or list without a full stop is its own segment: a citation never quotes it with the sentence after
+    assert pieces("Release\n\nProject Heron ships on 14 March.\n  \n- item one\n- item two") == [
+        "Release", "Project Heron ships on 14 March.", "- item one\n- item two"]
+
+
+def test_sentence_offsets_point_into_the_whole_text():
+    text = "Intro.\n\nTitle\n\nBody text here."
+    spans = sentence_spans(text, 8, len(text))
+    assert [text[s:e] for s, e in spans] == ["Title", "Body text here."] and spans[0][0] == 8

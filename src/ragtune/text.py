@@ -23,8 +23,10 @@ def sha256_text(text: str) -> str:
 
 
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace and a capital,
-# digit, quote or bracket. Abbreviations may split early; that only makes a segment smaller, never wrong.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[A-Z0-9])")
+# digit, quote or bracket — or at a blank line, whatever precedes it (a heading or a list has no full stop, and a
+# citation quoting "Release\n\nProject Heron ships…" would quote the heading too). Abbreviations may split early;
+# that only makes a segment smaller, never wrong.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[A-Z0-9])|[ \t]*\n[ \t]*\n\s*")
 
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
