@@ -208,6 +208,17 @@ class AuditLog:
                                     (*args, limit)).fetchall()
         return [_record(Row(*r)) for r in rows]
 
+    def pinned_store_versions(self, since: datetime) -> tuple[set[int], int]:
+        """Store versions named by answer records created at or after ``since``, and how many records named one —
+        read in SQL over the ``created`` index (``created`` is UTC ISO-8601 with milliseconds, so it sorts as
+        text), not by loading the log."""
+        cutoff = since.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT json_extract(body, '$.store_version') AS v, COUNT(*) FROM records WHERE created >= ? AND "
+                "kind = 'answer' AND v IS NOT NULL GROUP BY v", (cutoff,)).fetchall()
+        return {int(v) for v, _ in rows}, sum(n for _, n in rows)
+
     def verify(self) -> VerifyResult:
         """Check the whole chain and the head (see the module docstring for what this proves, with and without
         a key)."""

@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the OpenAI-compatible API, search, documents, audit and the web UI; every call needs an API key
         (`ragtune keys create`)."""
-        from ragtune.api.server import check_can_serve, serve as run_server
+        from ragtune.api.server import check_can_serve
+        from ragtune.api.server import serve as run_server
         from ragtune.config import resolve_home
 
         home = resolve_home(state.home)

@@ -25,20 +25,6 @@ class GcReport:
                 "home_bytes_before": self.home_bytes_before, "home_bytes_after": self.home_bytes_after}
 
 
-def pinned_versions(audit: AuditLog, since: datetime) -> tuple[set[int], int]:
-    """Store versions named by answer records created at or after ``since``, and how many records named one."""
-    versions: set[int] = set()
-    records = 0
-    for record in audit.list(limit=-1):  # newest first
-        if datetime.fromisoformat(record.created) < since:
-            break
-        version = record.body.get("store_version")
-        if record.kind == "answer" and version is not None:
-            versions.add(int(version))
-            records += 1
-    return versions, records
-
-
 def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
@@ -52,6 +38,6 @@ def collect_garbage(documents: DocumentIndex, audit: AuditLog, keep_days: float)
     home = Path(documents.settings.home)
     before = folder_bytes(home)
     since = datetime.now(timezone.utc) - timedelta(days=keep_days)
-    versions, records = pinned_versions(audit, since)
+    versions, records = audit.pinned_store_versions(since)
     stats = documents.collect(timedelta(days=keep_days), versions)
     return GcReport(keep_days, records, stats, before, folder_bytes(home))
