@@ -64,6 +64,11 @@ def test_cost_json_on_an_empty_home_uses_only_the_given_numbers(home, tmp_path):
     sheet = write(tmp_path / "prices.yaml", GIVEN)
     data = json.loads(ragtune(home, "cost", "--prices", str(sheet), "--json").stdout)
     assert data["measured"] == [] and data["missing"] == []
+    # only the inputs the priced options use: tokens for the API option, none of RAG's; the local option's
+    # seconds come from its own price entry
+    assert set(data["inputs"]) == {"prompt_tokens.prompt", "completion_tokens.prompt", "training_hours",
+                                   "eval_hours", "retrain_every_days", "horizon_months"}
+    assert data["assumed"] == ["horizon_months"]
     assert data["volume"] == {"queries_per_day": 1000, "status": "given", "value": 1000, "records": None,
                               "from": "price sheet"}
     # prompt: 0.003 a query; finetune: 0.001 a query + 25 a month retraining + 25/12 first training
