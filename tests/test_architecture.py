@@ -23,6 +23,7 @@ LAYERS: list[set[str]] = [
     {"audit"},
     {"evaluate"},
     {"finetune"},
+    {"economics"},
     {"components"},
     {"workspace"},
     {"api"},

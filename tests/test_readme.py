@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -118,3 +119,28 @@ def test_the_serve_section_runs(workdir: Path):
             stop(server)
 
 
+def test_the_cost_section_runs(workdir: Path):
+    """The `ragtune cost` lines, on a home holding an audit log, eval runs and a change history made with the
+    fake models (the slow test above runs them after the real commands too)."""
+    from ragtune import Workspace
+    from ragtune.testing import FakeEmbedder, FakeGenerators
+
+    text = section("Use").split("### Cost: what each option costs at your volume\n", 1)[1].split("\n### ", 1)[0]
+    (shell,) = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+    commands = [line.split("  #")[0].strip() for line in shell.splitlines() if line.strip()]
+    assert commands and all(shlex.split(c)[1] == "cost" for c in commands)
+    home = workdir / ".ragtune"
+    ws = Workspace(home, embedder=FakeEmbedder(), generators=FakeGenerators())
+    ws.documents.ingest([workdir / "examples" / "docs"])
+    ws.answers.ask("What constant does reciprocal rank fusion use?")
+    ws.evaluation.evaluate(workdir / "examples" / "eval" / "demo_qa.jsonl", condition="closed_book", limit=2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGTUNE_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))
+    for command in commands:
+        args = shlex.split(command)[1:]
+        result = subprocess.run([sys.executable, "-m", "ragtune.cli.main", *args], cwd=workdir, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"{command}\n{result.stderr}"
+        if "--json" in args:
+            data = json.loads(result.stdout)
+            assert data["measured"] and data["recommendation"]

@@ -248,6 +248,7 @@ class Generation:
     completion_tokens: int
     seconds: float
     finish_reason: str = "stop"
+    counted: bool = True  # False when the backend did not report token counts (a streamed reply): counts are 0
 
 
 @dataclass(frozen=True)

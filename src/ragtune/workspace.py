@@ -19,6 +19,7 @@ from pathlib import Path
 from ragtune.audit.log import AuditLog
 from ragtune.components.adapters import AdapterResolver
 from ragtune.components.answers import Answerer
+from ragtune.components.costs import Economics
 from ragtune.components.documents import DocumentIndex, corpus_index
 from ragtune.components.evaluation import Evaluator
 from ragtune.components.maintenance import GcReport, collect_garbage
@@ -88,7 +89,13 @@ class Workspace:
 
     @cached_property
     def evaluation(self) -> Evaluator:
-        return Evaluator(self.documents, self._open_corpus, self.generators, self.adapters, self.settings)
+        return Evaluator(self.documents, self._open_corpus, self.generators, self.adapters, self.settings,
+                         self.economics)
+
+    @cached_property
+    def economics(self) -> Economics:
+        """Costs per option at this home's volume, from its measurements and a price sheet (``ragtune cost``)."""
+        return Economics(self.home)
 
     @cached_property
     def tuning(self) -> Tuner:

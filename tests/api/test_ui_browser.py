@@ -76,9 +76,13 @@ def _upload(base: str, key: str, name: str, text: str, source: str, groups: str 
 def _diagnose_run(home: Path) -> None:
     """A diagnose run with its HTML report in the home (runs/), made with the fake models before the server
     starts."""
+    from tests.evaluate.test_report_browser import COST_SHEET
+
     from ragtune import Workspace
     from ragtune.testing import FakeEmbedder, FakeGenerators
 
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "prices.yaml").write_text(COST_SHEET)  # the Cost view and the report's cost section price with it
     workspace = Workspace(home, embedder=FakeEmbedder(), generators=FakeGenerators())
     workspace.evaluation.diagnose(MEMOS / "memos_qa.jsonl", corpus=MEMOS / "memos_corpus.jsonl", limit=6,
                                   report=home.parent / "report.html")
@@ -406,4 +410,44 @@ def test_a_non_admin_key_is_told_diagnose_is_admin_only(browser, server):
     page.get_by_role("link", name="Diagnose").click()
     page.get_by_text("admin keys only").wait_for()
     assert page.locator("#diagnose-list li").count() == 0
+    page.close()
+
+
+def test_the_cost_view_plots_cost_against_volume_with_break_evens(browser, server, artifacts, tmp_path):
+    page = new_page(browser, viewport={"width": 1280, "height": 900})
+    watch = Watch(page, server["base"])
+    sign_in(page, server["base"], server["admin"])
+    page.get_by_role("link", name="Cost").click()
+    recommendation = page.locator("#cost-recommendation")
+    recommendation.wait_for()
+    assert " now" in recommendation.inner_text() and "diagnose says" in recommendation.inner_text()
+    assert "300 queries a day (given" in page.locator("#cost-state").inner_text()
+    chart = page.locator("#cost-svg")
+    box = chart.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 150, box
+    assert chart.locator("path.cost-line").count() == 4
+    assert chart.locator("circle.break-even").count() >= 1
+    assert page.locator("#cost-table tbody tr").count() == 4
+    assert "Dots are break-evens" in page.locator("#cost-caption").inner_text()
+    shot(page, artifacts, tmp_path, "desktop-cost")
+
+    # another volume: the table and the line marking it follow
+    volume = page.get_by_role("spinbutton", name="Queries a day")
+    volume.fill("5000")
+    volume.press("Enter")
+    page.get_by_text("At 5,000 queries a day (given: --volume)").wait_for()
+    # the diagnose report in the UI carries the same cost section
+    page.get_by_role("link", name="Diagnose").click()
+    page.locator("#diagnose-list li a").first.click()
+    page.frame_locator("#diagnose-frame").locator("#plot-cost svg").wait_for()
+    assert watch.external() == [] and watch.errors == [], (watch.external(), watch.errors)
+    page.close()
+
+
+def test_a_non_admin_key_is_told_costs_are_admin_only(browser, server):
+    page = new_page(browser)
+    sign_in(page, server["base"], server["user"])
+    page.get_by_role("link", name="Cost").click()
+    page.get_by_text("Costs are shown to admin keys only").wait_for()
+    assert page.locator("#cost-box").is_hidden()
     page.close()

@@ -10,9 +10,9 @@ from ragtune.finetune.examples import TrainingExample
 from ragtune.finetune.pipeline import eval_items, summarize_before_after
 
 
-def run(condition: str, accuracies: list[float]) -> EvalRun:
+def run(condition: str, accuracies: list[float], seconds: float = 0.0) -> EvalRun:
     results = [ItemResult(f"i{k}", condition, "{}", False, {"json_valid": 1.0, "field_accuracy": a,
-                                                            "exact_match": float(a == 1.0)})
+                                                            "exact_match": float(a == 1.0)}, seconds=seconds)
                for k, a in enumerate(accuracies)]
     return EvalRun(f"run-{condition}", condition, Path("/tmp"), results, summarize(results))
 
@@ -27,6 +27,13 @@ def test_the_adapter_is_compared_with_few_shot_and_closed_book_on_the_same_items
     assert summary["adapter_vs_few_shot"]["mean"] == 0.375 and summary["adapter_vs_few_shot"]["ci95"][0] > 0
     assert summary["adapter_vs_closed_book"]["mean"] == 0.875
     assert summary["conditions"]["few_shot"]["run_id"] == "run-few_shot"
+
+
+def test_the_summary_records_how_long_the_evaluation_took():
+    """`ragtune cost` prices the evaluation that follows every retrain from this."""
+    items = [BehaviourItem(f"i{k}", "x", '{"a": 1}', k) for k in range(4)]
+    runs = {"few_shot": run("few_shot", [0.5] * 4, seconds=1.5), "adapter": run("adapter", [1.0] * 4, seconds=0.25)}
+    assert summarize_before_after(runs, items)["seconds"] == 7.0
 
 
 def test_only_single_turn_examples_become_eval_items():

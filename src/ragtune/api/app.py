@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from ragtune.api import errors
 from ragtune.api.metrics import Metrics, RequestLog
 from ragtune.api.ratelimit import AuthFailures
-from ragtune.api.routes import audit, chat, documents, runs, search, system
+from ragtune.api.routes import audit, chat, cost, documents, runs, search, system
 from ragtune.api.state import ServerState
 from ragtune.version import __version__
 from ragtune.workspace import Workspace
@@ -34,7 +34,7 @@ def create_app(workspace: Workspace, *, failures: AuthFailures | None = None) ->
         return upload_limit if path == "/v1/documents" else JSON_BODY_LIMIT
 
     app.add_middleware(RequestLog, metrics=metrics, max_body=body_limit)
-    for module in (system, chat, search, documents, audit, runs):
+    for module in (system, chat, search, documents, audit, runs, cost):
         app.include_router(module.router)
     _mount_ui(app)
     return app

@@ -49,7 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from ragtune.audit.chain import (
     FORMAT,
@@ -218,6 +218,17 @@ class AuditLog:
                 "SELECT json_extract(body, '$.store_version') AS v, COUNT(*) FROM records WHERE created >= ? AND "
                 "kind = 'answer' AND v IS NOT NULL GROUP BY v", (cutoff,)).fetchall()
         return {int(v) for v, _ in rows}, sum(n for _, n in rows)
+
+    def extract(self, kind: str, fields: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Some fields of every record of ``kind``, oldest first: ``fields`` maps a name to a JSON path into the
+        body (``"$.tokens.prompt"``); each row also holds ``created``. Read in the query, so large bodies (prompts)
+        are never decoded — what ``ragtune cost`` needs from thousands of answers."""
+        names = list(fields)
+        columns = ", ".join(["created"] + ["json_extract(body, ?)"] * len(names))
+        with self._lock:
+            rows = self._db.execute(f"SELECT {columns} FROM records WHERE kind = ? ORDER BY seq",
+                                    (*[fields[n] for n in names], kind)).fetchall()
+        return [dict(zip(["created", *names], row)) for row in rows]
 
     def verify(self) -> VerifyResult:
         """Check the whole chain and the head (see the module docstring for what this proves, with and without

@@ -28,4 +28,6 @@ def answer_record(answer: Answer, *, source: str, model_ref: dict) -> dict:
         "citations": [c.to_json() for c in answer.citations],
         "dropped_citations": answer.dropped_citations,
         "latency_ms": {k: round(v, 1) for k, v in answer.latency_ms.items()},
+        # what the answer cost in tokens (None: the backend did not count them); read by `ragtune cost`
+        "tokens": answer.tokens,
     }

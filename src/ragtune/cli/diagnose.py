@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         shots: int = options.SHOTS,
         limit: Optional[int] = options.LIMIT,
         report: Optional[Path] = typer.Option(None, "--report", help="write a self-contained HTML report here"),
+        prices: Optional[Path] = typer.Option(None, "--prices", help="price sheet for the report's cost section "
+                                              "(default: HOME/prices.yaml when it exists)"),
         as_json: bool = options.JSON,
     ) -> None:
         """Run closed-book, few-shot, oracle, oracle+few-shot and retrieval, then give a verdict with evidence."""
@@ -32,7 +34,7 @@ def register(app: typer.Typer) -> None:
         with progress_bar(not as_json) as bar:
             diagnosis, runs, path = evaluation.diagnose(
                 qa, corpus=corpus, train=train, adapter=adapter, target=target, shots=shots, limit=limit,
-                report=report, on_item=lambda condition, done, total: bar(f"Running {condition}", done, total))
+                report=report, prices=prices, on_item=lambda condition, done, total: bar(f"Running {condition}", done, total))
         if as_json:
             print_json({**diagnosis.to_json(), "runs": {c: r.run_id for c, r in runs.items()},
                         "report": str(path)})

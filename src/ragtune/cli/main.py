@@ -17,6 +17,7 @@ import typer
 from ragtune.cli import adapters as adapters_cmd
 from ragtune.cli import ask as ask_cmd
 from ragtune.cli import audit as audit_cmd
+from ragtune.cli import cost as cost_cmd
 from ragtune.cli import diagnose as diagnose_cmd
 from ragtune.cli import eval as eval_cmd
 from ragtune.cli import finetune as finetune_cmd
@@ -71,6 +72,7 @@ search_cmd.register(app)
 maintenance_cmd.register(app)
 ask_cmd.register(app)
 diagnose_cmd.register(app)
+cost_cmd.register(app)
 serve_cmd.register(app)
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(finetune_cmd.app, name="finetune")

@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ragtune.config import RetrievalConfig, Settings
 from ragtune.errors import IndexSchemaError, InputError, NotFoundError, StoreBusyError
+from ragtune.ingest.history import append_history, history_entry
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
 from ragtune.ingest.sources import ExpandedSources, expand_sources, file_in_folder
 from ragtune.keys import parse_groups
@@ -90,7 +91,7 @@ class DocumentIndex:
         a source, named ``source`` or after the path (see :mod:`ragtune.ingest.sources`). Without ``groups``,
         a source already in the index keeps the groups its documents hold (see :meth:`kept_groups`)."""
         sources = expand_sources([Path(p) for p in paths], source, self.settings.ingest)
-        return self._write(sources, self._groups_for(sources, groups), False, on_progress)
+        return self._write(sources, self._groups_for(sources, groups), False, on_progress, "ingest")
 
     def sync(self, root: str | Path, *, source: str | None = None, groups: Sequence[str] | None = None,
              on_progress: ProgressCallback | None = None) -> IngestReport:
@@ -101,7 +102,7 @@ class DocumentIndex:
         if not path.exists():
             raise InputError(f"{path}: no such folder or corpus file")
         sources = expand_sources([path], source, self.settings.ingest)
-        return self._write(sources, self._groups_for(sources, groups), True, on_progress)
+        return self._write(sources, self._groups_for(sources, groups), True, on_progress, "sync")
 
     def kept_groups(self, names: Iterable[str]) -> tuple[str, ...]:
         """The access groups the documents of these sources hold now. Groups are part of each document's
@@ -122,7 +123,7 @@ class DocumentIndex:
 
     def ingest_folder_file(self, folder: Path, file: Path, source: str, groups: Sequence[str] = ()) -> IngestReport:
         """Index one file of a folder source (an upload) without rescanning the folder."""
-        return self._write(file_in_folder(folder, file, source), groups, False, None)
+        return self._write(file_in_folder(folder, file, source), groups, False, None, "upload")
 
     def sources(self) -> list[SourceStatus]:
         counts = self.store.source_counts()
@@ -135,7 +136,11 @@ class DocumentIndex:
             raise InputError(f"source {name!r} is not in this index (sources: {known})")
         with self._write_lock():
             try:
-                return self.store.remove_source(name)
+                removed = self.store.remove_source(name)
+                report = IngestReport(removed=removed)
+                report.count(name, "removed", removed)
+                self._record_history("remove", report)
+                return removed
             finally:
                 if self._searcher is not None:
                     self._searcher.invalidate()
@@ -156,14 +161,21 @@ class DocumentIndex:
         return resolved
 
     def _write(self, sources, groups: Sequence[str], remove_missing: bool,
-               on_progress: ProgressCallback | None) -> IngestReport:
+               on_progress: ProgressCallback | None, kind: str) -> IngestReport:
         with self._write_lock():
             try:
-                return run_ingest(self.store, self.embedder, sources, self.settings, groups=groups,
-                                  remove_missing=remove_missing, on_progress=on_progress)
+                report = run_ingest(self.store, self.embedder, sources, self.settings, groups=groups,
+                                    remove_missing=remove_missing, on_progress=on_progress)
+                self._record_history(kind, report)
+                return report
             finally:
                 if self._searcher is not None:
                     self._searcher.invalidate()
+
+    def _record_history(self, kind: str, report: IngestReport) -> None:
+        """One line of the change history (see :mod:`ragtune.ingest.history`); the caller holds the write lock."""
+        documents, chunks = self.store.counts()
+        append_history(Path(self.settings.home), history_entry(kind, report, documents, chunks))
 
     @contextmanager
     def _write_lock(self) -> Iterator[None]:
@@ -213,7 +225,12 @@ class DocumentIndex:
     def remove_documents(self, doc_ids: Sequence[str]) -> None:
         with self._write_lock():
             try:
+                owners = self.store.document_sources()
                 self.store.remove_documents(list(doc_ids))
+                report = IngestReport(removed=len(doc_ids))
+                for doc_id in doc_ids:
+                    report.count(owners.get(doc_id, "?"), "removed")
+                self._record_history("remove", report)
             finally:
                 if self._searcher is not None:
                     self._searcher.invalidate()

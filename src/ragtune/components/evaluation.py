@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from ragtune.components.adapters import AdapterResolver
+from ragtune.components.costs import Economics
 from ragtune.components.documents import DocumentIndex
 from ragtune.config import Settings
 from ragtune.errors import InputError
@@ -40,6 +41,7 @@ class Evaluator:
     generators: GeneratorFactory
     adapters: AdapterResolver
     settings: Settings
+    economics: Economics | None = None  # the report's cost section; None leaves it out
 
     @property
     def runs_dir(self) -> Path:
@@ -90,15 +92,21 @@ class Evaluator:
 
     def diagnose(self, qa: str | Path, *, corpus: str | Path | None = None, train: str | Path | None = None,
                  adapter: str | Path | None = None, target: float = 0.8, shots: int = DEFAULT_SHOTS,
-                 limit: int | None = None, report: str | Path | None = None,
+                 limit: int | None = None, report: str | Path | None = None, prices: str | Path | None = None,
                  on_item: Callable[[str, int, int], None] | None = None) -> tuple[Diagnosis, dict[str, EvalRun], Path]:
         """Run the conditions that apply, decide prompt | rag | finetune | both, and save the result as JSON
         (``runs/diagnose-*.json``). With ``report``, also write a self-contained HTML report there; the path
-        returned is the report's, else the JSON's."""
+        returned is the report's, else the JSON's. The report's cost section prices the options with ``prices``
+        (else the home's price sheet, if any)."""
         if not 0 < target <= 1:
             raise InputError(f"target={target}: must be in (0, 1]")
         if report is not None and Path(report).is_dir():  # fail before the model runs, not after
             raise InputError(f"report {report}: is a folder; give a file name such as {Path(report) / 'report.html'}")
+        sheet = None  # read (and checked) before the model runs, too
+        if self.economics is not None and (prices is not None or self.economics.default_prices.is_file()):
+            sheet = self.economics.prices(prices)
+        elif prices is not None:
+            raise InputError("--prices: this evaluator has no cost model")
         items = read_eval_items(Path(qa))
         conditions = ["closed_book", "few_shot"]
         if any(isinstance(i, QAItem) for i in items):
@@ -135,7 +143,8 @@ class Evaluator:
         # Imported here: the report pulls in matplotlib, which every other command would otherwise pay for.
         from ragtune.evaluate.report import render_report, write_report
 
-        html = render_report(diagnosis, runs, items, qa_path=qa, target=target)
+        cost = self.economics.report_section(sheet, diagnosis.verdict) if self.economics is not None else None
+        html = render_report(diagnosis, runs, items, qa_path=qa, target=target, cost=cost)
         # a copy beside the run's JSON, where `ragtune serve` finds it (it never serves a path a file names)
         write_atomic(out.with_suffix(".html"), html)
         return diagnosis, runs, write_report(report, html)

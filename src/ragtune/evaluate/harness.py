@@ -42,7 +42,7 @@ from ragtune.evaluate.bootstrap import Estimate, estimate
 from ragtune.evaluate.conditions import ExamplePool, item_messages
 from ragtune.evaluate.datasets import BehaviourItem, EvalItem, QAItem
 from ragtune.evaluate.diagnose import ItemScores
-from ragtune.generate.answer import MODEL_ABSTAINS, answer_question
+from ragtune.generate.answer import MODEL_ABSTAINS, answer_question, token_counts
 from ragtune.generate.prompts import first_answer
 from ragtune.models.generator import Generator
 from ragtune.retrieve.searcher import Searcher
@@ -70,6 +70,7 @@ class ItemResult:
     cited_doc_ids: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    tokens: dict | None = None  # {"prompt", "context", "completion"} (see generate.answer.token_counts)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -201,16 +202,20 @@ def _run_item(item: EvalItem, condition: str, generator: Generator, config: Answ
             answer = answer_question(item.question, searcher=searcher, generator=generator, config=config)
             prediction, abstained = answer.answer, answer.abstained
             cited = [c.doc_id for c in answer.citations]
+            tokens = answer.tokens
         else:
             messages = item_messages(item, prompt, pool, gold_texts, shots, seed)
             params = config.params
             if isinstance(item, BehaviourItem):  # answer-length caps are for QA; leave room for the full output
                 params = replace(params, max_new_tokens=behaviour_token_budget(item.output, params.max_new_tokens))
-            text = generator.generate(messages, params).text
+            generation = generator.generate(messages, params)
+            text = generation.text
+            # no retrieved sources here (an oracle's gold passage is the item's own, not what RAG would add)
+            tokens = token_counts(generation, messages, 0)
             prediction = first_answer(text) if isinstance(item, QAItem) else text.strip()
             abstained = isinstance(item, QAItem) and bool(MODEL_ABSTAINS.search(prediction))
         return ItemResult(item.item_id, condition, prediction, abstained, score(item, prediction, abstained, cited),
-                          cited, None, time.perf_counter() - started)
+                          cited, None, time.perf_counter() - started, tokens)
     except InputError:
         raise
     except Exception as exc:  # one bad item (or a model failure on it) must not end the run

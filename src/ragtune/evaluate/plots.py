@@ -29,6 +29,7 @@ _STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
+STYLE = _STYLE  # shared with the other reports' plots (economics/plot.py)
 # Empty metadata: no creator/date strings and no RDF block pointing at external vocabularies.
 _METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 _PROLOG = re.compile(r"^.*?(?=<svg\b)", re.S)

@@ -331,8 +331,10 @@ def _footer(runs: Mapping[str, EvalRun], qa_path: str | Path, target: float, cre
 
 
 def render_report(diagnosis: Diagnosis, runs: Mapping[str, EvalRun], items: Sequence[EvalItem], *,
-                  qa_path: str | Path, target: float, created: datetime | None = None) -> str:
-    """The whole report as one HTML document (inline CSS and SVG; nothing is fetched when it opens)."""
+                  qa_path: str | Path, target: float, created: datetime | None = None, cost: str | None = None) -> str:
+    """The whole report as one HTML document (inline CSS and SVG; nothing is fetched when it opens). ``cost`` is
+    the cost section, already rendered (``economics.html.cost_section``: the economics layer sits above this one),
+    shown after the scores."""
     # One reading order for every plot and table: the diagnosis's, then any other run in the harness's order.
     order = [*diagnosis.conditions, *CONDITIONS]
     ordered = {c: runs[c] for c in sorted(runs, key=lambda c: order.index(c) if c in order else len(order))}
@@ -344,6 +346,7 @@ def render_report(diagnosis: Diagnosis, runs: Mapping[str, EvalRun], items: Sequ
         f"<header>{_headline(diagnosis)}</header>",
         f'<section id="summary">{_next_steps(diagnosis, training_data_note(diagnosis, items, scored))}</section>',
         f'<section id="conditions">{_conditions_section(diagnosis, target)}</section>',
+        f'<section id="cost">{cost}</section>' if cost is not None else "",
         f'<section id="failures">{_failures_section(diagnosis)}</section>',
         f'<section id="retrieval">{_retrieval_section(retrieval, diagnosis)}</section>',
         f'<section id="examples">{_examples_section(pick_examples(scored), ordered, items_by_id)}</section>',

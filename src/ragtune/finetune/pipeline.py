@@ -139,6 +139,8 @@ def summarize_before_after(runs: dict[str, EvalRun], items: list[BehaviourItem])
     for condition, run in runs.items():
         out["conditions"][condition] = {"run_id": run.run_id,
                                         "metrics": {k: v.to_json() for k, v in run.metrics.items()}}
+    # what the evaluation took (read by `ragtune cost` as the evaluation cost of each retrain)
+    out["seconds"] = round(sum(i.seconds for run in runs.values() for i in run.items), 3)
     for baseline in ("few_shot", "closed_book"):
         common = [i for i, s in scores.items() if "adapter" in s and baseline in s]
         if common:

@@ -42,6 +42,12 @@ class Answer:
     generation: Generation | None
     audit_id: str | None = None
 
+    @property
+    def tokens(self) -> dict | None:
+        """Tokens this answer used (see :func:`token_counts`)."""
+        context = sum(len(h.chunk.text) for h in self.hits) if self.retrieval is not None else 0
+        return token_counts(self.generation, self.messages, context)
+
     def to_json(self) -> dict:
         return {
             "question": self.question,
@@ -66,6 +72,21 @@ class Answer:
 TokenCallback = Callable[[str], None]
 
 
+def token_counts(generation: Generation | None, messages: Sequence[Message], context_chars: int) -> dict | None:
+    """``{"prompt", "context", "completion"}`` tokens of one model call, as the backend counted them: ``prompt``
+    is every input token, ``context`` the part of it that is retrieved sources (the prompt's tokens split by the
+    sources' share of its characters — backends count whole prompts only). No call (an abstention before
+    generating) used no tokens; a call whose backend reported no counts (a stream) gives None, not zeros."""
+    if generation is None:
+        return {"prompt": 0, "context": 0, "completion": 0}
+    if not generation.counted:
+        return None
+    total = sum(len(m["content"]) for m in messages)
+    share = min(1.0, context_chars / total) if total else 0.0
+    return {"prompt": generation.prompt_tokens, "context": round(generation.prompt_tokens * share),
+            "completion": generation.completion_tokens}
+
+
 def _generate(generator: Generator, messages: list[Message], params: GenerationParams,
               on_token: TokenCallback | None) -> Generation:
     if on_token is None:
@@ -75,7 +96,8 @@ def _generate(generator: Generator, messages: list[Message], params: GenerationP
     for piece in generator.stream(messages, params):
         pieces.append(piece)
         on_token(piece)
-    return Generation("".join(pieces).strip(), 0, 0, time.perf_counter() - started)
+    # a stream reports no token counts: the record says "not counted" rather than zero
+    return Generation("".join(pieces).strip(), 0, 0, time.perf_counter() - started, counted=False)
 
 
 def answer_closed_book(question: str, generator: Generator, params: GenerationParams,

@@ -58,6 +58,12 @@ class IngestReport:
     failed: list[SourceFailure] = field(default_factory=list)
     seconds: float = 0.0
     store_version: int = 0
+    # source name → {"added", "updated", "removed", "unchanged"} documents: what the sync history records
+    by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, source: str, what: str, n: int = 1) -> None:
+        counts = self.by_source.setdefault(source, dict.fromkeys(("added", "updated", "removed", "unchanged"), 0))
+        counts[what] += n
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -140,6 +146,10 @@ def run_ingest(
     notify(Progress("scan", len(sources.refs), len(sources.refs)))
     plan = plan_sync(existing, incoming, remove_missing=remove_missing, unreadable=unreadable)
     report.unchanged = len(plan.unchanged)
+    for root in sources.roots:
+        report.count(root.name, "unchanged", 0)  # every source of the run appears, changed or not
+    for doc_id in plan.unchanged:
+        report.count(owners.get(doc_id) or refs[doc_id].source, "unchanged")
     changed = [(refs[doc_id], incoming[doc_id]) for doc_id in plan.to_index]
 
     pending = _Pending()
@@ -157,8 +167,10 @@ def run_ingest(
         pending.chunks.extend(chunks)
         if ref.doc_id in existing:
             report.updated += 1
+            report.count(ref.source, "updated")
         else:
             report.added += 1
+            report.count(ref.source, "added")
         notify(Progress("parse", done, len(changed)))
         if len(pending.chunks) >= FLUSH_CHUNKS:
             _flush(store, embedder, settings, pending, existing, groups, report, notify)
@@ -168,6 +180,8 @@ def run_ingest(
     if remove_missing:
         store.remove_documents(plan.removed)
         report.removed = len(plan.removed)
+        for doc_id in plan.removed:
+            report.count(owners.get(doc_id, "?"), "removed")
         report.orphans_removed = store.remove_orphan_chunks()
     _save_roots(store, known_sources, sources.roots, now)
     store.ensure_indexes(settings.retrieval.exact_max_chunks)

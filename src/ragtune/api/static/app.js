@@ -1,5 +1,5 @@
 // ragtune web UI: sign in with a key, ask (streamed, with clickable citations), search, documents (upload,
-// delete, view with the cited span highlighted), audit log, diagnose reports, adapters.
+// delete, view with the cited span highlighted), audit log, diagnose reports, adapters, cost.
 // Server data only ever reaches the page through textContent / attributes: never innerHTML.
 
 import {
@@ -25,7 +25,7 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-const VIEWS = ["signin", "ask", "search", "documents", "doc", "audit", "diagnose", "adapters"];
+const VIEWS = ["signin", "ask", "search", "documents", "doc", "audit", "diagnose", "adapters", "cost"];
 const state = {
   me: null,
   view: null,
@@ -161,6 +161,7 @@ async function route({ focus = false } = {}) {
     audit: () => loadAudit(arg),
     diagnose: () => loadDiagnose(arg),
     adapters: loadAdapters,
+    cost: () => loadCost(),
   };
   await loaders[view]?.();
 }
@@ -709,6 +710,119 @@ async function loadAdapters() {
   }
 }
 
+// ---- cost ---------------------------------------------------------------------------------------------------
+
+const OPTION_LABEL = {
+  prompt: "a prompted model", rag: "RAG", finetune: "a fine-tuned adapter", "rag+finetune": "RAG with a fine-tuned adapter",
+};
+const OPTION_COLOR = { prompt: "#4c72b0", rag: "#dd8452", finetune: "#55a868", "rag+finetune": "#8172b3" };
+const OPTION_DASH = { prompt: "", rag: "6 4", finetune: "8 3 2 3", "rag+finetune": "2 3" };
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs = {}, text = null) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  if (text !== null) node.textContent = text;
+  return node;
+}
+
+function money(value, currency) {
+  if (value === null || value === undefined) return "unknown";
+  const digits = value !== 0 && Math.abs(value) < 0.01 ? 6 : 2;
+  return `${value.toLocaleString("en", { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${currency}`;
+}
+
+// Monthly cost against queries a day, both axes logarithmic (as in the diagnose report), drawn from the sweep.
+function costChart(data) {
+  const width = 640, height = 320, left = 64, right = 36, top = 12, bottom = 44;
+  const options = Object.keys(data.options).filter((n) => data.options[n].complete);
+  const points = data.sweep.filter((row) => row.queries_per_day > 0);
+  const ys = points.flatMap((row) => options.map((n) => row[n])).filter((v) => v > 0);
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", id: "cost-svg",
+    "aria-label": "Cost a month against queries a day per option, with break-even points" });
+  if (!options.length || !points.length || !ys.length) return root;
+  const [x0, x1] = [Math.log10(points[0].queries_per_day), Math.log10(points[points.length - 1].queries_per_day)];
+  const [y0, y1] = [Math.floor(Math.log10(Math.min(...ys))), Math.ceil(Math.log10(Math.max(...ys)))];
+  const X = (v) => left + (Math.log10(v) - x0) / Math.max(x1 - x0, 1e-9) * (width - left - right);
+  const Y = (v) => top + (1 - (Math.log10(Math.max(v, 10 ** y0)) - y0) / Math.max(y1 - y0, 1e-9)) * (height - top - bottom);
+  const axes = svg("g", { class: "axes" });
+  for (let d = Math.ceil(x0); d <= Math.floor(x1); d += 1) {
+    axes.append(svg("line", { x1: X(10 ** d), x2: X(10 ** d), y1: top, y2: height - bottom, class: "grid" }),
+      svg("text", { x: X(10 ** d), y: height - bottom + 16, "text-anchor": "middle" }, (10 ** d).toLocaleString("en")));
+  }
+  for (let d = y0; d <= y1; d += 1) {
+    axes.append(svg("line", { x1: left, x2: width - right, y1: Y(10 ** d), y2: Y(10 ** d), class: "grid" }),
+      svg("text", { x: left - 6, y: Y(10 ** d) + 4, "text-anchor": "end" }, (10 ** d).toLocaleString("en")));
+  }
+  axes.append(svg("text", { x: (left + width - right) / 2, y: height - 6, "text-anchor": "middle" }, "queries a day"),
+    svg("text", { x: 14, y: (top + height - bottom) / 2, "text-anchor": "middle",
+      transform: `rotate(-90 14 ${(top + height - bottom) / 2})` }, `cost a month (${data.currency})`));
+  root.append(axes);
+  for (const name of options) {
+    const path = points.map((row, i) => `${i ? "L" : "M"}${X(row.queries_per_day).toFixed(1)},${Y(row[name]).toFixed(1)}`);
+    root.append(svg("path", { d: path.join(" "), fill: "none", stroke: OPTION_COLOR[name], "stroke-width": 2,
+      "stroke-dasharray": OPTION_DASH[name], class: "cost-line", "data-option": name }));
+  }
+  const volume = data.volume.queries_per_day;
+  if (volume && volume >= points[0].queries_per_day && volume <= points[points.length - 1].queries_per_day) {
+    root.append(svg("line", { x1: X(volume), x2: X(volume), y1: top, y2: height - bottom, class: "now" }));
+  }
+  for (const b of data.break_even) {
+    const [a] = b.options;
+    const row = points.find((r) => Math.abs(r.queries_per_day - b.queries_per_day) < 0.01);
+    if (!row || row[a] === undefined || row[a] === null) continue;
+    const mark = svg("circle", { cx: X(b.queries_per_day), cy: Y(row[a]), r: 4, class: "break-even" });
+    mark.append(svg("title", {}, `${OPTION_LABEL[b.options[0]]} = ${OPTION_LABEL[b.options[1]]} at ` +
+      `${Math.round(b.queries_per_day).toLocaleString("en")} queries/day`));
+    root.append(mark, svg("text", { x: X(b.queries_per_day) + 6, y: Y(row[a]) + 14, class: "mark" },
+      `${Math.round(b.queries_per_day).toLocaleString("en")}/day`));
+  }
+  const legend = svg("g", { class: "legend" });
+  options.forEach((name, i) => {
+    legend.append(svg("line", { x1: left + 10, x2: left + 34, y1: top + 10 + i * 16, y2: top + 10 + i * 16,
+      stroke: OPTION_COLOR[name], "stroke-width": 2, "stroke-dasharray": OPTION_DASH[name] }),
+    svg("text", { x: left + 40, y: top + 14 + i * 16 }, OPTION_LABEL[name]));
+  });
+  root.append(legend);
+  return root;
+}
+
+async function loadCost(volume = null) {
+  const status = $("#cost-state");
+  const box = $("#cost-box");
+  clearState(status, "Loading…");
+  const query = volume === null ? "" : `?volume=${encodeURIComponent(volume)}`;
+  try {
+    const data = await getJSON(`/v1/cost${query}`);
+    const at = data.volume.queries_per_day;
+    clearState(status, at === null ? "No volume measured or given: enter queries a day." :
+      `At ${Math.round(at).toLocaleString("en")} queries a day (${data.volume.status}${data.volume.from ? `: ${data.volume.from}` : ""}).`);
+    $("#cost-recommendation").textContent = data.recommendation;
+    $("#cost-chart").replaceChildren(costChart(data));
+    $("#cost-caption").textContent = data.break_even.length
+      ? "Dots are break-evens: " + data.break_even.map((b) => `${OPTION_LABEL[b.cheaper_below]} is cheaper below ` +
+        `${Math.round(b.queries_per_day).toLocaleString("en")} queries/day, ${OPTION_LABEL[b.cheaper_above]} above`).join("; ") + "."
+      : "No break-even in range: one option is cheaper at every volume.";
+    $("#cost-table tbody").replaceChildren(...Object.entries(data.options).map(([name, o]) => el("tr", { dataset: { option: name } },
+      cell("Option", OPTION_LABEL[name] ?? name), cell("A month", money(o.monthly, data.currency)),
+      cell("Per 1,000 queries", money(o.per_1k_queries, data.currency)), cell("Per query", money(o.per_query, data.currency)),
+      cell("Fixed a month", money(o.fixed_per_month, data.currency)), cell("One-off", money(o.one_off, data.currency)),
+      cell("Unknown inputs", o.unknown.join(", ") || "—"))));
+    $("#cost-inputs tbody").replaceChildren(...Object.entries(data.inputs).map(([name, p]) => el("tr", {},
+      cell("Input", name), cell("Status", p.status), cell("Value", p.value === null ? "—" : metricText(p.value)),
+      cell("From", p.from || "—"))));
+    $("#cost-missing").replaceChildren(...data.missing.map((m) => el("li", { class: "warning" }, `missing: ${m}`)));
+    box.hidden = false;
+  } catch (err) {
+    box.hidden = true;
+    if (err instanceof ApiError && err.status === 403) {
+      clearState(status, "Costs are shown to admin keys only: they reveal query volumes across every key.");
+      return;
+    }
+    failed(err, status);
+  }
+}
+
 // ---- wiring -------------------------------------------------------------------------------------------------
 
 function wire() {
@@ -766,6 +880,11 @@ function wire() {
   $("#audit-replay").addEventListener("click", () => state.record && replay(state.record));
   $("#audit-record-close").addEventListener("click", () => { location.hash = "#audit"; });
   $("#diagnose-close").addEventListener("click", () => { location.hash = "#diagnose"; });
+  $("#cost-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = $("#cost-volume").value.trim();
+    loadCost(value === "" ? null : Number(value));
+  });
 
   for (const h of document.querySelectorAll(".view h1, .card h2")) h.setAttribute("tabindex", "-1");
   window.addEventListener("hashchange", () => route({ focus: true }));

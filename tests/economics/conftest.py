@@ -1,0 +1,1 @@
+from tests.economics.homes import busy_home  # noqa: F401 — the fixture, for every test here
