@@ -159,6 +159,10 @@ class Store(Protocol):
         """``location`` (where the index is) and ``server`` (what serves it, with versions) for ``ragtune status``."""
         ...
 
+    def drop(self) -> None:
+        """Delete this whole index (a throwaway one, e.g. an evaluation's) and close the store."""
+        ...
+
     def close(self) -> None: ...
 
 

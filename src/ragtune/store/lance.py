@@ -364,5 +364,11 @@ class LanceStore:
 
         return {"location": str(self.root), "server": f"LanceDB {version('lancedb')} (embedded)"}
 
+    def drop(self) -> None:
+        import shutil
+
+        self.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def close(self) -> None:
         self._db = None

@@ -520,5 +520,10 @@ class PostgresStore:
                 "server": f"PostgreSQL {self._server['server_version']}, pgvector {self._server['vector_version']}",
                 "schema_version": str(SCHEMA_VERSION)}
 
+    def drop(self) -> None:
+        with self._cursor() as cur:
+            cur.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+        self.close()
+
     def close(self) -> None:
         self._pool.close()
