@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -142,10 +143,14 @@ class PostgresStore:
         self._pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=False, configure=configure,
                                     kwargs={"autocommit": True}, name=f"ragtune-{self.schema}")
         self._pool.open(wait=True, timeout=30)
+        # a store nobody closes (a replay's pinned one) gives its connections back when it is garbage collected
+        self._finalizer = weakref.finalize(self, self._pool.close)
+        self._hnsw = False  # once seen valid, the index stays (nothing drops it but `drop`)
         if version is not None:
             with self._cursor() as cur:
                 known = cur.execute("SELECT max(version), bool_or(version = %s) FROM versions", (version,)).fetchone()
             if not known[1]:
+                self.close()
                 raise VersionCollectedError(
                     f"store version {version} is not in {redact_url(url)} (schema {self.schema}): "
                     + ("`ragtune gc` collected it (it was older than the retention window and no audit record "
@@ -402,9 +407,11 @@ class PostgresStore:
 
     # ---- indexes and search ------------------------------------------------------------------------------
     def _hnsw_valid(self, cur) -> bool:
-        row = cur.execute("SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(%s)",
-                          (f"{self.schema}.{HNSW}",)).fetchone()
-        return bool(row and row[0])
+        if not self._hnsw:
+            row = cur.execute("SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(%s)",
+                              (f"{self.schema}.{HNSW}",)).fetchone()
+            self._hnsw = bool(row and row[0])
+        return self._hnsw
 
     def uses_native_indexes(self) -> bool:
         """Whether the HNSW index exists (at this store's version: since when it was built, for a pinned one)."""
@@ -526,4 +533,4 @@ class PostgresStore:
         self.close()
 
     def close(self) -> None:
-        self._pool.close()
+        self._finalizer()

