@@ -13,8 +13,10 @@ rows visible then (audit replay) until ``collect`` deletes what no kept version 
 indexes (one live row per document id and per chunk id) refuse duplicates should anything bypass it.
 
 Lexical search is ragtune's BM25 (``retrieve.lexical``: k1, b and Lucene's IDF) computed in SQL from the postings
-of the query's terms: N and the average length come from the version row, document frequencies from the postings
-of chunks visible at that version, exactly as the in-memory index counts them, so both rank alike.
+of the query's terms: N and the average length come from the version row, each chunk's length and document
+frequencies from the postings of chunks visible at that version (joined to the narrow ``lengths`` table, not to
+the wide chunk rows), exactly as the in-memory index counts them, so both rank alike. Filters apply to the scored
+chunks before the cut at k; they never change a score.
 """
 
 from __future__ import annotations
@@ -326,13 +328,21 @@ class PostgresStore:
         """End the live rows of these documents at the new version; returns how many documents that was."""
         cur = write.cur
         rows = cur.execute("UPDATE chunks SET valid_to = %s WHERE doc_id = ANY(%s) AND valid_to IS NULL "
-                           "RETURNING n_terms", (write.version, list(doc_ids))).fetchall()
-        write.n_chunks -= len(rows)
-        write.n_terms -= sum(r[0] for r in rows)
+                           "RETURNING row_id, n_terms", (write.version, list(doc_ids))).fetchall()
+        self._closed(write, rows)
         closed = cur.execute("UPDATE documents SET valid_to = %s WHERE doc_id = ANY(%s) AND valid_to IS NULL",
                              (write.version, list(doc_ids))).rowcount
         write.changed = write.changed or bool(rows) or closed > 0
         return closed
+
+    @staticmethod
+    def _closed(write: _Write, rows: Sequence[tuple[int, int]]) -> None:
+        """Chunk rows (row_id, n_terms) this write closed: their lengths rows close too, the totals drop."""
+        if rows:
+            write.cur.execute("UPDATE lengths SET valid_to = %s WHERE row_id = ANY(%s)",
+                              (write.version, [r[0] for r in rows]))
+            write.n_chunks -= len(rows)
+            write.n_terms -= sum(r[1] for r in rows)
 
     def replace_documents(self, documents: Sequence[DocumentRecord], batch: ChunkBatch) -> None:
         if not documents:
@@ -360,6 +370,9 @@ class PostgresStore:
                                     list(c.heading_path), c.source_path, json.dumps(dict(c.metadata), sort_keys=True),
                                     metadata_pairs(c.metadata), list(batch.groups.get(c.doc_id, ())), list(terms),
                                     len(terms), sha256_text(c.text), _vector_text(vector), write.version))
+            with cur.copy("COPY lengths (row_id, n_terms, valid_from) FROM STDIN") as copy:
+                for row_id, terms in zip(row_ids, batch.terms):
+                    copy.write_row((row_id, len(terms), write.version))
             with cur.copy("COPY postings (term, row_id, tf) FROM STDIN") as copy:
                 for row_id, terms in zip(row_ids, batch.terms):
                     for term, tf in Counter(terms).items():
@@ -388,12 +401,10 @@ class PostgresStore:
         with self._write() as write:
             rows = write.cur.execute(
                 "UPDATE chunks c SET valid_to = %s WHERE c.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM "
-                "documents d WHERE d.doc_id = c.doc_id AND d.valid_to IS NULL) RETURNING n_terms",
+                "documents d WHERE d.doc_id = c.doc_id AND d.valid_to IS NULL) RETURNING row_id, n_terms",
                 (write.version,)).fetchall()
-            if rows:
-                write.n_chunks -= len(rows)
-                write.n_terms -= sum(r[0] for r in rows)
-                write.changed = True
+            self._closed(write, rows)
+            write.changed = write.changed or bool(rows)
         return len(rows)
 
     def save_source(self, source: SourceRecord) -> None:
@@ -451,22 +462,25 @@ class PostgresStore:
         if not terms or k < 1:
             return []
         where, params = filters_sql(filters)
-        sql = f"""
+        scored = f"""
             WITH stats AS (SELECT n_chunks::float8 AS n, greatest(n_terms::float8 / greatest(n_chunks, 1), 1e-9)
                                   AS avgdl FROM ({self._stats_sql()}) v),
-            hits AS (SELECT p.term, p.tf::float8 AS tf, c.row_id, c.chunk_id, c.n_terms::float8 AS dl,
-                            ({where}) AS wanted
-                     FROM postings p JOIN chunks c ON c.row_id = p.row_id
-                     WHERE p.term = ANY(%(terms)s::text[]) AND {self._visible('c')}),
-            df AS (SELECT term, count(*)::float8 AS df FROM hits GROUP BY term)
-            SELECT h.chunk_id,
-                   sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5)) * h.tf * (%(k1)s + 1)
-                       / (h.tf + %(k1)s * (1 - %(b)s + %(b)s * h.dl / s.avgdl))) AS score
-            FROM hits h JOIN df USING (term) CROSS JOIN stats s
-            WHERE h.wanted
-            GROUP BY h.row_id, h.chunk_id
-            ORDER BY score DESC, h.row_id
-            LIMIT %(k)s"""
+            hits AS (SELECT p.term, p.tf::float8 AS tf, p.row_id, l.n_terms::float8 AS dl
+                     FROM postings p JOIN lengths l ON l.row_id = p.row_id
+                     WHERE p.term = ANY(%(terms)s::text[]) AND {self._visible('l')}),
+            df AS (SELECT term, count(*)::float8 AS df FROM hits GROUP BY term),
+            scored AS (SELECT h.row_id, sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5)) * h.tf * (%(k1)s + 1)
+                                            / (h.tf + %(k1)s * (1 - %(b)s + %(b)s * h.dl / s.avgdl))) AS score
+                       FROM hits h JOIN df USING (term) CROSS JOIN stats s GROUP BY h.row_id)"""
+        if where == "TRUE":  # the top k first, then only their chunk rows
+            sql = f"""{scored},
+            top AS (SELECT row_id, score FROM scored ORDER BY score DESC, row_id LIMIT %(k)s)
+            SELECT c.chunk_id, top.score FROM top JOIN chunks c ON c.row_id = top.row_id
+            ORDER BY top.score DESC, top.row_id"""
+        else:  # the filters decide which scored chunks may be returned, before the cut at k
+            sql = f"""{scored}
+            SELECT c.chunk_id, s.score FROM scored s JOIN chunks c ON c.row_id = s.row_id WHERE {where}
+            ORDER BY s.score DESC, s.row_id LIMIT %(k)s"""
         with self._cursor() as cur:
             rows = cur.execute(sql, {**params, "terms": terms, "k1": BM25_K1, "b": BM25_B, "k": k}).fetchall()
         return [ScoredId(cid, float(score)) for cid, score in rows]

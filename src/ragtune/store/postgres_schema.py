@@ -91,6 +91,15 @@ def m001_tables(cur, dim: int) -> None:
             PRIMARY KEY (term, row_id)
         )""")
     cur.execute("CREATE INDEX postings_row ON postings (row_id)")
+    # each chunk row's BM25 length and visibility again, narrow: scoring reads postings and this table only (a
+    # chunk row holds its text and vector, ~3 kB), and fetches chunk rows for the top k (or to apply filters)
+    cur.execute("""
+        CREATE TABLE lengths (
+            row_id bigint PRIMARY KEY REFERENCES chunks (row_id) ON DELETE CASCADE,
+            n_terms integer NOT NULL,
+            valid_from bigint NOT NULL,
+            valid_to bigint
+        )""")
 
 
 MIGRATIONS: list[Migration] = [m001_tables]
