@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ragtune.config import redact_url
 from ragtune.errors import StoreError, VersionCollectedError
@@ -295,16 +296,27 @@ class PostgresStore:
 
     def _chunk_table(self, columns: Sequence[str], where: str, params: Sequence = ()) -> pa.Table:
         schema = chunk_schema(self.dim)
-        exprs = ["vector_send(c.embedding)" if col == "vector" else f"c.{_SQL_NAME.get(col, col)}" for col in columns]
+
+        def expr(col: str) -> str:
+            if col == "vector":
+                return "vector_send(c.embedding)"
+            if col == "terms":  # one string a row, split by Arrow: ~100 terms a chunk as Python strings is slow
+                return "array_to_string(c.terms, ' ')"
+            return f"c.{_SQL_NAME.get(col, col)}"
+
         with self._cursor(binary=True) as cur:
-            rows = cur.execute(f"SELECT {', '.join(exprs)} FROM chunks c WHERE {self._visible('c')} AND {where} "
-                               "ORDER BY c.row_id", params).fetchall()
+            rows = cur.execute(f"SELECT {', '.join(map(expr, columns))} FROM chunks c WHERE {self._visible('c')} "
+                               f"AND {where} ORDER BY c.row_id", params).fetchall()
         arrays = []
         for i, col in enumerate(columns):
             values = [r[i] for r in rows]
             if col == "vector":
                 flat = _vectors_from_send(values, self.dim).reshape(-1)
                 arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), self.dim))
+            elif col == "terms":  # analyzer terms are runs of word characters: never a space, never empty
+                joined = pa.array(values, pa.string())  # "" splits to [""]: a chunk without terms has none
+                arrays.append(pc.if_else(pc.equal(joined, ""), pa.scalar([], pa.list_(pa.string())),
+                                         pc.split_pattern(joined, " ")))
             else:
                 arrays.append(pa.array(values, type=schema.field(col).type))
         return pa.Table.from_arrays(arrays, names=list(columns))
@@ -446,7 +458,11 @@ class PostgresStore:
                 if self._hnsw_valid(cur):
                     return
                 cur.execute(f"DROP INDEX IF EXISTS {HNSW}")  # an earlier build that was cut short left it invalid
-                cur.execute("SET maintenance_work_mem = '256MB'")
+                # the build is much faster when the graph fits in maintenance_work_mem: at least 256 MB for it
+                kb = int(cur.execute("SELECT setting FROM pg_settings WHERE name = 'maintenance_work_mem'")
+                         .fetchone()[0])
+                if kb < 256 * 1024:
+                    cur.execute("SET maintenance_work_mem = '256MB'")
                 cur.execute(f"CREATE INDEX CONCURRENTLY {HNSW} ON chunks USING hnsw (embedding vector_cosine_ops) "
                             "WHERE valid_to IS NULL")
                 cur.execute("RESET maintenance_work_mem")

@@ -88,17 +88,20 @@ def m001_tables(cur, dim: int) -> None:
             term text NOT NULL,
             row_id bigint NOT NULL REFERENCES chunks (row_id) ON DELETE CASCADE,
             tf integer NOT NULL,
-            PRIMARY KEY (term, row_id)
+            -- tf in the index: a term's postings are read by an index-only scan of adjacent leaf pages, not
+            -- fetched one heap page each (they were inserted chunk by chunk, so spread over the whole table)
+            PRIMARY KEY (term, row_id) INCLUDE (tf)
         )""")
     cur.execute("CREATE INDEX postings_row ON postings (row_id)")
     # each chunk row's BM25 length and visibility again, narrow: scoring reads postings and this table only (a
     # chunk row holds its text and vector, ~3 kB), and fetches chunk rows for the top k (or to apply filters)
     cur.execute("""
         CREATE TABLE lengths (
-            row_id bigint PRIMARY KEY REFERENCES chunks (row_id) ON DELETE CASCADE,
+            row_id bigint NOT NULL REFERENCES chunks (row_id) ON DELETE CASCADE,
             n_terms integer NOT NULL,
             valid_from bigint NOT NULL,
-            valid_to bigint
+            valid_to bigint,
+            PRIMARY KEY (row_id) INCLUDE (n_terms, valid_from, valid_to)
         )""")
 
 
