@@ -28,7 +28,8 @@ def squad_subset(shared_data: Path, tmp_path: Path, passages: int = 150) -> tupl
     ids = {json.loads(line)["id"] for line in lines}
     qa = [line for line in (shared_data / "squad_dev_qa.jsonl").read_text().splitlines()
           if set(json.loads(line)["gold_doc_ids"]) <= ids][:60]
-    return write(tmp_path / "corpus.jsonl", "\n".join(lines) + "\n"), write(tmp_path / "qa.jsonl", "\n".join(qa) + "\n")
+    corpus = write(tmp_path / "corpus.jsonl", "\n".join(lines) + "\n")
+    return corpus, write(tmp_path / "qa.jsonl", "\n".join(qa) + "\n")
 
 
 def test_retrieval_eval_scores_alike_on_both_backends_and_leaves_no_index_behind(postgres_url, tmp_path,

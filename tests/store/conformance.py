@@ -12,7 +12,7 @@ from ragtune.config import Settings
 from ragtune.store.base import ChunkBatch, DocumentRecord, Store
 from ragtune.store.factory import open_store
 from ragtune.text import analyze
-from ragtune.types import Chunk, Filters
+from ragtune.types import Chunk
 
 DIM = 8
 

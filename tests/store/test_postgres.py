@@ -226,6 +226,26 @@ def test_a_pinned_store_is_read_only_and_unknown_versions_are_refused(store, pos
         PostgresStore(postgres_url, "test-embedder", DIM, version=99)
 
 
+def test_a_role_that_may_not_install_pgvector_is_told_what_to_ask_for_and_works_once_it_is(postgres_url):
+    """docs/deploy.md's setup: an ordinary role with CONNECT and CREATE on the database; a superuser installs the
+    extension."""
+    database = postgres_url.rsplit("/", 1)[1]
+    role = f"app_{database}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT CONNECT, CREATE ON DATABASE {database} TO {role}")
+    as_role = postgres_url.replace("postgres@", f"{role}@")
+    with pytest.raises(StoreError, match="ask an administrator to run `CREATE EXTENSION vector;`"):
+        PostgresStore(as_role, "x", DIM)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION vector")
+    store = PostgresStore(as_role, "x", DIM)
+    put(store, document("a", "apples"))
+    store.ensure_indexes(0)
+    assert [s.chunk_id for s in store.search_lexical("apples", 5, Filters())] == ["a#fp-0"]
+    store.close()
+
+
 def test_a_server_that_is_not_there_is_a_clear_error():
     with pytest.raises(StoreError, match=r"cannot connect to postgresql://u:\*\*\*@127.0.0.1:1/db"):
         PostgresStore("postgresql://u:secret@127.0.0.1:1/db?connect_timeout=2", "x", DIM)

@@ -182,8 +182,8 @@ class PostgresStore:
                         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
                 except Exception as exc:  # noqa: BLE001 — psycopg's error types: report what to do
                     raise StoreError(
-                        f"{redact_url(self.url)}: the pgvector extension is not installed in this database and this role "
-                        f"cannot create it ({str(exc).strip()}); ask an administrator to run `CREATE EXTENSION "
+                        f"{redact_url(self.url)}: the pgvector extension is not installed in this database and this "
+                        f"role cannot create it ({str(exc).strip()}); ask an administrator to run `CREATE EXTENSION "
                         "vector;` in it (docs/deploy.md)") from exc
                 ext = conn.execute("SELECT e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n "
                                    "ON n.oid = e.extnamespace WHERE e.extname = 'vector'").fetchone()
@@ -508,7 +508,8 @@ class PostgresStore:
             return []
         where, params = filters_sql(filters)
         params = {**params, "q": _vector_text(vector), "k": k}
-        select = f"SELECT c.chunk_id, 1 - (c.embedding <=> %(q)s::vector) FROM chunks c WHERE {self._visible('c')} AND {where}"
+        select = (f"SELECT c.chunk_id, 1 - (c.embedding <=> %(q)s::vector) FROM chunks c "
+                  f"WHERE {self._visible('c')} AND {where}")
         with self._pool.connection() as conn:
             cur = conn.cursor()
             if self._pinned is None and self._hnsw_valid(cur):
