@@ -270,3 +270,10 @@ def test_open_store_picks_postgres_from_the_url(postgres_url, tmp_path):
     assert info["server"].startswith("PostgreSQL 18") and "pgvector 0.8" in info["server"]
     store.close()
     assert isinstance(open_store(Settings(home=tmp_path), "x", DIM), LanceStore)
+
+
+def test_a_nul_character_in_an_id_or_metadata_is_a_clear_error_not_a_half_write(store):
+    record, chunks = document("a", "apples", note="x\x00y")
+    with pytest.raises(StoreError, match=r"document 'a'.*NUL character"):
+        put(store, (record, chunks))
+    assert store.counts() == (0, 0) and store.version() == 0

@@ -363,6 +363,11 @@ class PostgresStore:
         vectors = np.asarray(batch.vectors, dtype=np.float32)
         if vectors.shape != (len(chunks), self.dim):
             raise StoreError(f"expected {len(chunks)} vectors of {self.dim} dims, got {vectors.shape}")
+        for d in documents:  # PostgreSQL text cannot hold NUL; normalized text never does, ids and metadata might
+            fields = [d.doc_id, d.title, d.source_path, d.source, *d.groups, *d.metadata.keys(), *d.metadata.values()]
+            if any("\x00" in str(f) for f in fields):
+                raise StoreError(f"document {d.doc_id!r}: its id, title, path, groups or metadata hold a NUL character "
+                                 "(\\u0000), which PostgreSQL text cannot store; remove it from the source")
         with self._write() as write:
             cur = write.cur
             self._close(write, [d.doc_id for d in documents])
