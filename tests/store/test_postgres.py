@@ -277,3 +277,40 @@ def test_a_nul_character_in_an_id_or_metadata_is_a_clear_error_not_a_half_write(
     with pytest.raises(StoreError, match=r"document 'a'.*NUL character"):
         put(store, (record, chunks))
     assert store.counts() == (0, 0) and store.version() == 0
+
+
+def test_two_machines_ingesting_into_one_index_both_land(postgres_url, tmp_path):
+    """Two homes (two machines) share the database: their writers queue on the index's lock instead of failing
+    (the home folder's lock only guards one home) or overwriting each other."""
+    import threading
+
+    from tests.conftest import write
+
+    folders = []
+    for name in ("left", "right"):
+        for i in range(20):
+            write(tmp_path / name / f"doc{i}.md", f"# {name} {i}\n\nshared words of {name} document {i}\n")
+        folders.append(tmp_path / name)
+    indexes = [DocumentIndex(Settings(home=tmp_path / f"home-{n}", store=postgres_url), FakeEmbedder())
+               for n in ("a", "b")]
+    errors: list[BaseException] = []
+
+    def ingest(index: DocumentIndex, folder) -> None:
+        try:
+            for _ in range(3):  # the second and third runs find everything unchanged
+                index.ingest([folder])
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ingest, args=pair) for pair in zip(indexes, folders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    store = indexes[0].store
+    assert store.counts() == (40, 40) and store.inconsistent_documents() == set()
+    assert {s.name for s in store.sources()} == {"left", "right"}
+    assert store.version() == 2  # one version per batch that changed something, none for unchanged runs
+    for index in indexes:
+        index.store.close()
