@@ -69,6 +69,11 @@ def schema_for(namespace: str) -> str:
     return name
 
 
+def _quoted(identifier: str) -> str:
+    """An SQL identifier as a quoted name (the schema pgvector was installed in may be any name)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def _vector_text(vector: np.ndarray) -> str:
     # 9 significant digits round-trip every float32 exactly
     return "[" + ",".join(np.char.mod("%.9g", np.asarray(vector, dtype=np.float32))) + "]"
@@ -138,7 +143,7 @@ class PostgresStore:
                 self._server = self._setup(conn)
         except psycopg.OperationalError as exc:
             raise StoreError(f"cannot connect to {redact_url(url)}: {str(exc).strip()}") from exc
-        search_path = f"{self.schema}, {self._server['vector_schema']}"
+        search_path = f"{self.schema}, {_quoted(self._server['vector_schema'])}"
 
         def configure(conn) -> None:
             conn.execute(f"SET search_path TO {search_path}")
@@ -188,7 +193,7 @@ class PostgresStore:
                 ext = conn.execute("SELECT e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n "
                                    "ON n.oid = e.extnamespace WHERE e.extname = 'vector'").fetchone()
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            conn.execute(f"SET LOCAL search_path TO {self.schema}, {ext[1]}")
+            conn.execute(f"SET LOCAL search_path TO {self.schema}, {_quoted(ext[1])}")
             cur = conn.cursor()
             migrate(cur, self.dim)
             cur.execute("INSERT INTO meta VALUES ('embedder', %s), ('dim', %s) ON CONFLICT (key) DO NOTHING",
@@ -200,8 +205,7 @@ class PostgresStore:
                 f"{meta.get('embedder')!r} ({meta.get('dim')}-d), not {self.embedder_id!r}: use that embedder or "
                 "another database")
         server = conn.execute("SHOW server_version").fetchone()[0]
-        return {"server_version": server, "vector_version": ext[0], "vector_schema": ext[1],
-                "native_from": meta.get("native_from", "")}
+        return {"server_version": server, "vector_version": ext[0], "vector_schema": ext[1]}
 
     @contextmanager
     def _cursor(self, binary: bool = False) -> Iterator:
@@ -564,6 +568,8 @@ class PostgresStore:
                 "schema_version": str(SCHEMA_VERSION)}
 
     def drop(self) -> None:
+        if self._pinned is not None:
+            raise StoreError(f"store version {self._pinned} was opened read-only (for replay)")
         with self._cursor() as cur:
             cur.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
         self.close()
