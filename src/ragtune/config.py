@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from ragtune.errors import ConfigError
 from ragtune.types import FUSION_METHODS, GenerationParams
 
 DEFAULT_HOME = Path(".ragtune")
-STORE_BACKENDS = ("lance",)  # names ragtune.store.factory knows
+STORE_BACKENDS = ("lance", "postgresql")  # what ragtune.store.factory knows: "lance", or a postgresql:// URL
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_NAMESPACE = re.compile(r"[a-z0-9_]{0,40}")
 MIB = 1 << 20
 
 
@@ -18,6 +22,37 @@ def resolve_home(home: str | Path | None = None) -> Path:
     """The ragtune home: an explicit argument, else ``$RAGTUNE_HOME``, else ``./.ragtune``."""
     chosen = home if home is not None else os.environ.get("RAGTUNE_HOME") or DEFAULT_HOME
     return Path(chosen).expanduser().resolve()
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password, for messages and ``ragtune status``."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return url.split("://", 1)[0] + "://…"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def store_backend(store: str) -> str:
+    """Which backend a ``store`` setting names: ``lance``, or ``postgresql`` for a ``postgresql://`` URL
+    (``postgresql://user:password@host:5432/database``; libpq's query parameters such as ``sslmode`` pass through)."""
+    if store == "lance":
+        return "lance"
+    if store.startswith(_POSTGRES_SCHEMES):
+        try:
+            parts = urlsplit(store)
+            parts.port  # noqa: B018 — raises ValueError on a port that is not a number
+        except ValueError as exc:
+            raise ConfigError(f"store {redact_url(store)!r}: not a valid URL ({exc})") from None
+        if not (parts.hostname or "host=" in parts.query):
+            raise ConfigError(f"store {redact_url(store)!r}: name the server, e.g. "
+                              "postgresql://ragtune@db.example:5432/ragtune")
+        return "postgresql"
+    raise ConfigError(f"store {redact_url(store)!r} (RAGTUNE_STORE or --store): expected 'lance' (the index in the "
+                      "home folder) or a PostgreSQL URL, postgresql://user:password@host:5432/database")
 
 
 @dataclass(frozen=True)
@@ -190,13 +225,18 @@ class Settings:
     embed_batch_size: int = 64
     # `ragtune gc` keeps store versions younger than this, and older ones that audit records of this age pin
     retention_days: float = 30.0
-    # Which backend holds the index (see ragtune.store.factory); "lance" keeps it in the home folder.
+    # Which backend holds the index (see ragtune.store.factory): "lance" keeps it in the home folder; a
+    # postgresql:// URL keeps it in that database, shared by every process and machine pointed at it.
     store: str = field(default_factory=lambda: os.environ.get("RAGTUNE_STORE") or "lance")
+    # Which index of a shared store this is: "" the main one; evaluations keep their corpus indexes apart under
+    # other names (a PostgreSQL schema each). Lance ignores it: each index there has its own folder.
+    store_namespace: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", resolve_home(self.home))  # accept str, ~, relative paths
-        if self.store not in STORE_BACKENDS:
-            raise ConfigError(f"store {self.store!r} (RAGTUNE_STORE): expected one of {', '.join(STORE_BACKENDS)}")
+        store_backend(self.store)
+        if not _NAMESPACE.fullmatch(self.store_namespace):
+            raise ConfigError(f"store_namespace {self.store_namespace!r}: at most 40 lower-case letters, digits, '_'")
         if self.retention_days < 0:
             raise ConfigError(f"retention_days={self.retention_days}: must be >= 0")
         if self.embed_batch_size < 1:

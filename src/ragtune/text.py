@@ -65,6 +65,12 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+# Okapi BM25's parameters (Robertson & Zaragoza 2009), kept beside the analyzer so every BM25 ragtune computes
+# (ragtune.retrieve.lexical in memory, the PostgreSQL store in SQL) uses the same ones.
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
 def analyze(text: str) -> list[str]:
     """Index terms of ``text`` in order (repeats kept: term frequency matters to BM25)."""
     words = [w for w in _WORD.findall(_fold(text)) if w not in STOP_WORDS and len(w) <= _MAX_TERM_CHARS]

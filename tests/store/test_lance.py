@@ -1,20 +1,15 @@
-"""LanceDB backend: the conformance suite plus what is specific to Lance."""
+"""LanceDB backend: what is specific to Lance (the shared behaviour is in test_conformance.py)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from tests.store.conformance import DIM, StoreConformance, document, put
+from tests.store.conformance import DIM, document, put
 
 from ragtune.errors import StoreError
 from ragtune.store.lance import LanceStore
 from ragtune.store.lance_schema import SCHEMA_VERSION
-
-
-class TestLanceStore(StoreConformance):
-    def make_store(self, tmp_path):
-        return LanceStore(tmp_path / "lance", "test-embedder", DIM)
 
 
 def test_old_versions_stay_readable_for_audit_replay(tmp_path):

@@ -60,11 +60,17 @@ def main(
     home: Optional[Path] = typer.Option(
         None, "--home", help="ragtune home folder (default: $RAGTUNE_HOME or ./.ragtune)", envvar="RAGTUNE_HOME"
     ),
+    store: Optional[str] = typer.Option(
+        None, "--store", help="where the index is: 'lance' (in the home folder) or a PostgreSQL URL "
+        "postgresql://user@host:5432/db (default: $RAGTUNE_STORE, else lance; prefer the variable for a URL with a "
+        "password)", show_default=False,
+    ),
     version: bool = typer.Option(
         False, "--version", callback=show_version, is_eager=True, help="print the version and exit"
     ),
 ) -> None:
     state.home = home
+    state.store = store
 
 
 ingest_cmd.register(app)

@@ -46,6 +46,8 @@ class IndexStatus:
     store_version: int
     embedder: str
     search: str  # "exact" (in memory) or "indexed" (ANN + full-text indexes)
+    store: str = ""  # where the index is: the Lance folder, or the database URL (password hidden) and schema
+    server: str = ""  # what serves it, with its version ("PostgreSQL 18.1, pgvector 0.8.1")
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -250,9 +252,11 @@ class DocumentIndex:
         else:
             visible = self.list_documents(viewer)
             documents, chunks = len(visible), sum(d.n_chunks for d in visible)
+        where = self.store.describe()
         return IndexStatus(home=str(self.settings.home), backend=self.store.backend, documents=documents,
                            chunks=chunks, store_version=self.store.version(), embedder=self.embedder.model_id,
-                           search="indexed" if self.store.uses_native_indexes() else "exact")
+                           search="indexed" if self.store.uses_native_indexes() else "exact",
+                           store=where["location"], server=where["server"])
 
 
 def with_viewer(filters: Filters | None, viewer: Viewer | None) -> Filters | None:
@@ -271,12 +275,14 @@ def corpus_index(settings: Settings, embedder: Embedder, corpus: str | Path) -> 
         raise InputError(f"{corpus_path}: no such corpus file or folder")
     key = hashlib.sha256(str(corpus_path.resolve()).encode()).hexdigest()[:12]
     home = Path(settings.home) / "eval-index" / key
-    index = DocumentIndex(replace(settings, home=home), embedder)
+    # a shared store (PostgreSQL) keeps it apart from the main index under its own namespace
+    corpus_settings = replace(settings, home=home, store_namespace=f"eval_{key}")
+    index = DocumentIndex(corpus_settings, embedder)
     try:
         # mirrored, not just added to: a line removed from the corpus file must not linger as a gold document
         index.sync(corpus_path)
     except IndexSchemaError:  # a cache built by an older ragtune: rebuild it rather than ask the user to
         shutil.rmtree(home)
-        index = DocumentIndex(replace(settings, home=home), embedder)
+        index = DocumentIndex(corpus_settings, embedder)
         index.sync(corpus_path)
     return index

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import uuid
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -156,9 +157,15 @@ class Evaluator:
         if not corpus.exists():
             raise InputError(f"{corpus}: no such corpus file or folder")
         with tempfile.TemporaryDirectory(prefix="ragtune-eval-") as tmp:
-            index = DocumentIndex(replace(self.settings, home=Path(tmp)), self.documents.embedder)
-            return evaluate_retrieval(index, corpus, Path(qa), on_ingest_progress=on_ingest_progress,
-                                      on_query=on_query)
+            # a throwaway index of the configured backend: its own namespace in a shared store (never the main
+            # index), deleted afterwards
+            settings = replace(self.settings, home=Path(tmp), store_namespace=f"tmp_{uuid.uuid4().hex[:16]}")
+            index = DocumentIndex(settings, self.documents.embedder)
+            try:
+                return evaluate_retrieval(index, corpus, Path(qa), on_ingest_progress=on_ingest_progress,
+                                          on_query=on_query)
+            finally:
+                index.store.drop()
 
 
 def _resolved(items: list[EvalItem], source: DocumentIndex) -> list[EvalItem]:

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-K1 = 1.2
-B = 0.75
+from ragtune.text import BM25_B as B
+from ragtune.text import BM25_K1 as K1
 
 
 def idf(n_docs: int, doc_freq: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The Store protocol: what ingestion and retrieval need from a backend (LanceDB now, PostgreSQL later).
+"""The Store protocol: what ingestion and retrieval need from a backend (LanceDB, PostgreSQL).
 
 A backend keeps two tables: documents (one row per document version that is live, with its fingerprint and full
 normalized text, so citations can be resolved) and chunks (text, span, terms for BM25, vector). Writes replace
@@ -175,6 +175,14 @@ class Store(Protocol):
     def collect(self, older_than: timedelta, keep: set[int]) -> CollectStats:
         """Compact the tables and delete versions older than ``older_than``, except the chunk-table versions in
         ``keep`` (the ones audit records inside the retention window pin for replay). Their text is then gone."""
+        ...
+
+    def describe(self) -> dict[str, str]:
+        """``location`` (where the index is) and ``server`` (what serves it, with versions) for ``ragtune status``."""
+        ...
+
+    def drop(self) -> None:
+        """Delete this whole index (a throwaway one, e.g. an evaluation's) and close the store."""
         ...
 
     def close(self) -> None: ...

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ragtune.config import Settings
+from ragtune.config import Settings, store_backend
 from ragtune.store.base import Store
 
 
 def open_store(settings: Settings, embedder_id: str, dim: int, *, version: int | None = None) -> Store:
-    """The configured store for ``settings.home``; ``version`` opens it read-only as it was then (replay)."""
-    if settings.store == "lance":
+    """The configured store (``settings.store``: ``lance`` in ``settings.home``, or a ``postgresql://`` URL);
+    ``version`` opens it read-only as it was then (replay)."""
+    backend = store_backend(settings.store)
+    if backend == "lance":
         from ragtune.store.lance import LanceStore
 
         return LanceStore(Path(settings.home) / "lance", embedder_id, dim, version=version)
+    if backend == "postgresql":
+        from ragtune.store.postgres import PostgresStore
+
+        return PostgresStore(settings.store, embedder_id, dim, namespace=settings.store_namespace, version=version)
     raise AssertionError(f"unreachable: Settings validates store={settings.store!r}")

@@ -90,6 +90,7 @@ class LanceStore:
         self.root = root
         self.dim = dim
         self.embedder_id = embedder_id
+        self._pinned = version
         root.mkdir(parents=True, exist_ok=True)
         self._check_manifest(root / "ragtune.json")
         self._db = lancedb.connect(str(root), read_consistency_interval=timedelta(seconds=consistency_seconds))
@@ -149,6 +150,11 @@ class LanceStore:
                       key=lambda r: r.name)
 
     def document_versions(self) -> dict[str, str]:
+        if self._pinned is not None:
+            # only the chunk table travels in time: the documents of that version are the ones its chunks name
+            # (the documents table now would drop a document deleted since from a replayed search)
+            rows = self._scan(self._chunks, ["doc_id", "doc_version"])
+            return dict(zip(rows["doc_id"].to_pylist(), rows["doc_version"].to_pylist()))
         rows = self._scan(self._documents, ["doc_id", "version"])
         return dict(zip(rows["doc_id"].to_pylist(), rows["version"].to_pylist()))
 
@@ -370,6 +376,17 @@ class LanceStore:
             removed += int(stats.old_versions)
             bytes_removed += int(stats.bytes_removed)
         return CollectStats(removed, pinned, bytes_removed)
+
+    def describe(self) -> dict[str, str]:
+        from importlib.metadata import version
+
+        return {"location": str(self.root), "server": f"LanceDB {version('lancedb')} (embedded)"}
+
+    def drop(self) -> None:
+        import shutil
+
+        self.close()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def close(self) -> None:
         self._db = None
