@@ -187,7 +187,7 @@ class Settings:
     # Prompts decoded together by evaluation (eval answers, diagnose, fine-tuning's before/after); the local
     # model pads a batch and also caps it by total tokens (models/local.py MAX_BATCH_TOKENS). Results do not
     # depend on it. Default measured in bench/eval_speed.py (docs/benchmarks.md).
-    eval_batch_size: int = 8
+    eval_batch_size: int = 16
     # `ragtune gc` keeps store versions younger than this, and older ones that audit records of this age pin
     retention_days: float = 30.0
     # Which backend holds the index (see ragtune.store.factory); "lance" keeps it in the home folder.

@@ -68,6 +68,7 @@ def test_a_lora_adapter_is_applied_at_load_time(smollm, tmp_path: Path):
 BATCH_PROMPTS = [  # (prompt, max_new_tokens, stop): lengths from a few tokens to a few hundred
     ("Name a colour.", 12, ()),
     ("Hi", 6, ()),  # hits max_new_tokens
+    ("Say yes or no: is water wet?", 1, ()),  # ended by its first token (prefilled alone, never batched)
     ("What is the capital of France? Answer with one word.", 16, ()),  # ends early at end of sequence
     ("List three fruits, one per line.", 20, ("\n",)),  # ends early at a stop string
     ("Write a long story about a lighthouse keeper who finds a message in a bottle.", 24, ()),
@@ -103,4 +104,4 @@ def test_batched_decoding_equals_one_at_a_time_token_for_token(smollm):
     single = [smollm._generation(t, p, len(ids), 0.0) for t, (ids, p) in zip(alone, rows)]
     assert [(g.text, g.prompt_tokens, g.completion_tokens, g.finish_reason) for g in batched] == [
         (g.text, g.prompt_tokens, g.completion_tokens, g.finish_reason) for g in single]
-    assert batched[3].finish_reason == "stop" and batched[3].completion_tokens < 20
+    assert batched[4].finish_reason == "stop" and batched[4].completion_tokens < 20

@@ -9,6 +9,7 @@ import json
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -154,8 +155,8 @@ class LocalGenerator:
         return Generation(text.strip(), prompt_tokens, len(new_tokens), seconds, finish)
 
     def generate_batch(self, requests: Sequence[Request]) -> list[Generation]:
-        """Greedy decoding of several prompts in left-padded batches, each row stopping on its own (end of
-        sequence, its stop strings, its ``max_new_tokens``). Every row's tokens equal what :meth:`generate` gives
+        """Greedy decoding of several prompts together: each prompt prefilled alone, then decoded in left-padded
+        batches, each row stopping on its own (end of sequence, its stop strings, its ``max_new_tokens``). Every row's tokens equal what :meth:`generate` gives
         for that prompt alone (tests/models/test_local.py checks it token for token). Sampled or
         repetition-penalized requests are decoded one at a time: a seeded sample depends on the batch it is in,
         and the penalty would count the padding. A row's ``seconds`` is its share of its batch's time."""
@@ -174,29 +175,59 @@ class LocalGenerator:
         return [r for r in results if r is not None]
 
     def _batch_new_tokens(self, rows: Sequence[tuple[list[int], GenerationParams]]) -> list[list[int]]:
-        """The generated token ids of each (prompt ids, params) row, decoded together in one left-padded batch.
-
-        transformers derives each row's position ids from the attention mask (so a padded row sees the positions
-        it would see alone) and masks the padding in attention; :class:`_RowStops` ends every row on its own."""
+        """The generated token ids of each (prompt ids, params) row: each prompt is prefilled alone — the very
+        computation a lone ``generate`` does, so its first token is that one's, and no compute goes into padding
+        — then the rows decode together from their caches, left-padded into one batch. transformers derives
+        each row's position ids from the attention mask (a padded row sees the positions it would see alone)
+        and masks the padding in attention; :class:`_RowStops` ends every row on its own."""
         import torch
+        from transformers import DynamicCache
 
         tokenizer, model, device = self._load()
+        eos = model.generation_config.eos_token_id
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        firsts, caches = [], []
+        with torch.inference_mode():
+            for ids, _ in rows:
+                prompt = torch.tensor([ids], dtype=torch.long, device=device)
+                out = model(input_ids=prompt, attention_mask=torch.ones_like(prompt), use_cache=True,
+                            logits_to_keep=1)
+                firsts.append(int(out.logits[0, -1].argmax()))
+                caches.append(out.past_key_values)
+        # every row as prompt + first token, left-padded: the first token may already end a row (end of
+        # sequence, a stop string, a budget of one); the others decode on together
         width = max(len(ids) for ids, _ in rows)
-        input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+        input_ids = torch.full((len(rows), width + 1), pad, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), width + 1), dtype=torch.long)
         for r, (ids, _) in enumerate(rows):
-            input_ids[r, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
+            input_ids[r, width - len(ids):] = torch.tensor([*ids, firsts[r]], dtype=torch.long)
             attention_mask[r, width - len(ids):] = 1
-        stops = _RowStops(model.generation_config.eos_token_id, [p for _, p in rows], width, tokenizer)
-        kwargs = self._generate_kwargs(rows[0][1])
+        ended = _RowStops(eos, [p for _, p in rows], width, tokenizer)(input_ids, None)
+        new: list[list[int]] = [[first] for first in firsts]
+        going = [r for r in range(len(rows)) if not ended[r]]
+        if not going:
+            return new
+        cut = width - max(len(rows[r][0]) for r in going)  # padding columns no going row needs
+        width -= cut
+        input_ids, attention_mask = input_ids[going, cut:], attention_mask[going, cut:]
+        cache = DynamicCache(config=model.config)
+        for layer in range(len(caches[going[0]].layers)):
+            keys, values = zip(*((_left_pad(caches[r].layers[layer].keys, width),
+                                  _left_pad(caches[r].layers[layer].values, width)) for r in going))
+            cache.update(torch.cat(keys), torch.cat(values), layer)
+        # the first token is in input_ids now: budgets count the tokens after it
+        params = [replace(rows[r][1], max_new_tokens=rows[r][1].max_new_tokens - 1) for r in going]
+        stops = _RowStops(eos, params, width + 1, tokenizer)
+        kwargs = self._generate_kwargs(rows[going[0]][1])
         for per_row in ("stop_strings", "tokenizer"):  # stop strings are per row, in _RowStops
             kwargs.pop(per_row, None)
-        kwargs["max_new_tokens"] = max(p.max_new_tokens for _, p in rows)
+        kwargs["max_new_tokens"] = max(p.max_new_tokens for p in params)
         with torch.inference_mode():
             output = model.generate(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
-                                    stopping_criteria=[stops], **kwargs)
-        return [output[r, width:width + n].tolist() for r, n in enumerate(stops.lengths(output.shape[1] - width))]
+                                    cache=cache, stopping_criteria=[stops], **kwargs)
+        for b, n in enumerate(stops.lengths(output.shape[1] - width - 1)):
+            new[going[b]] += output[b, width + 1:width + 1 + n].tolist()
+        return new
 
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
         import torch
@@ -224,6 +255,13 @@ class LocalGenerator:
                 break
             yield piece
         worker.join()
+
+
+def _left_pad(tensor, width: int):
+    """A (1, heads, length, dim) cache tensor padded with zeros at the front of its length to ``width``."""
+    import torch.nn.functional as F
+
+    return F.pad(tensor, (0, 0, width - tensor.shape[2], 0))
 
 
 def _batchable(params: GenerationParams) -> bool:
