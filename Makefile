@@ -75,6 +75,7 @@ bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/sync.py
 	$(PY) bench/answers.py
+	$(PY) bench/eval_speed.py
 	$(PY) bench/finetune.py --baseline-steps 10
 	$(PY) bench/render.py
 
@@ -85,6 +86,7 @@ bench-quick: setup
 	$(PY) bench/ingest.py --quick
 	$(PY) bench/sync.py --quick
 	$(PY) bench/answers.py --quick
+	$(PY) bench/eval_speed.py --quick
 	$(PY) bench/render.py
 
 # Only re-render docs/benchmarks.md from bench/results/*.json (standard library only: no setup needed).

@@ -22,8 +22,11 @@ from ragtune.types import Generation, GenerationParams, Message, ModelIdentity
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
 # A batch holds at most this many padded tokens (rows × (longest prompt + largest budget)): bounds the KV cache
-# (~46 KB a token for SmolLM2-135M in float32) and the prefill activations, whatever the batch size setting.
-MAX_BATCH_TOKENS = 16_384
+# (~46 KB a token for SmolLM2-135M in float32), whatever the batch size setting. Also a speed limit: every decode
+# step copies the whole padded cache, so long prompts gain nothing from wide batches. Measured on 2 cores, 1
+# thread: 16 oracle prompts (~250 tokens) 19.3 s in one batch vs 23.7 s with a 4,096 cap (44 s one at a time);
+# 12 oracle+few-shot prompts (~1,000 tokens) 51 s with a 16,384 cap, 38 s with 4,096 (40 s one at a time).
+MAX_BATCH_TOKENS = 8_192
 
 
 def folder_hash(folder: Path) -> str:
@@ -160,7 +163,7 @@ class LocalGenerator:
         for that prompt alone (tests/models/test_local.py checks it token for token). Sampled or
         repetition-penalized requests are decoded one at a time: a seeded sample depends on the batch it is in,
         and the penalty would count the padding. A row's ``seconds`` is its share of its batch's time."""
-        if not all(_batchable(params) for _, params in requests):
+        if not (_cache_api() and all(_batchable(params) for _, params in requests)):
             return [self.generate(messages, params) for messages, params in requests]
         tokenizer, _, _ = self._load()
         rows = [(tokenizer(render_prompt(tokenizer, m), add_special_tokens=False)["input_ids"], p)
@@ -193,7 +196,7 @@ class LocalGenerator:
                 out = model(input_ids=prompt, attention_mask=torch.ones_like(prompt), use_cache=True,
                             logits_to_keep=1)
                 firsts.append(int(out.logits[0, -1].argmax()))
-                caches.append(out.past_key_values)
+                caches.append(out.cache)
         # every row as prompt + first token, left-padded: the first token may already end a row (end of
         # sequence, a stop string, a budget of one); the others decode on together
         width = max(len(ids) for ids, _ in rows)
@@ -262,6 +265,16 @@ def _left_pad(tensor, width: int):
     import torch.nn.functional as F
 
     return F.pad(tensor, (0, 0, width - tensor.shape[2], 0))
+
+
+def _cache_api() -> bool:
+    """Whether transformers has the cache API batching builds on (layered ``DynamicCache(config=...)``, ``cache=``;
+    transformers 5). Older versions decode one prompt at a time."""
+    import inspect
+
+    from transformers import DynamicCache
+
+    return "config" in inspect.signature(DynamicCache.__init__).parameters and hasattr(DynamicCache(), "layers")
 
 
 def _batchable(params: GenerationParams) -> bool:
