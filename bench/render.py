@@ -301,6 +301,29 @@ def answers_block(payload: dict) -> str:
     )
 
 
+def eval_speed_block(payload: dict) -> str:
+    r = payload["results"]
+    headers = ["condition", "items", "one at a time s", "batched s", "one at a time items/s", "batched items/s",
+               "speedup", "identical predictions"]
+    rows = [[c, x["n"], x["one_at_a_time_s"], x["batched_s"], x["one_at_a_time_items_per_s"],
+             x["batched_items_per_s"], f"{x['speedup']:.2f}x", f"{x['identical_items']}/{x['n']}"]
+            for c, x in r["conditions"].items()]
+    rows.append(["all", r["total_items"], r["one_at_a_time_s"], r["batched_s"], r["one_at_a_time_items_per_s"],
+                 r["batched_items_per_s"], f"{r['speedup']:.2f}x", f"{r['identical_items']}/{r['total_items']}"])
+    intro = (f"{r['items']} items (seed {payload['args']['seed']}) under each condition; batch size "
+             f"{r['batch_size']} against 1; torch threads {r['torch_threads']}.")
+    verdicts = r["verdicts"]
+    if verdicts:
+        one, many = verdicts["one_at_a_time"], verdicts["batched"]
+        outcome = (f"Verdict one at a time: {one['verdict']}{' (inconclusive)' if one['inconclusive'] else ''}; "
+                   f"batched: {many['verdict']}{' (inconclusive)' if many['inconclusive'] else ''} — "
+                   f"{'identical' if r['identical_verdict'] else 'DIFFERENT'}. Speedup {r['speedup']:.2f}x "
+                   f"(goal >= {r['goal']:g}x): {check_mark(r['goal_met'])}.")
+    else:
+        outcome = f"Not every diagnose condition ran, so no verdict. Speedup {r['speedup']:.2f}x."
+    return paragraphs(intro, markdown_table(headers, rows, digits=2), outcome)
+
+
 FINETUNE_CONDITIONS = (
     ("closed_book", "base closed-book"),
     ("few_shot", "base few-shot (3 shots from the training file)"),
@@ -432,6 +455,10 @@ def summary_block(results: Mapping[str, dict]) -> str:
     serve = results["serve"]["results"]
     for c in serve["checks"]:
         add("serve", f"{serve['clients']} clients, {c['check']}", str(c["value"]), c["ok"])
+    speed = results["eval_speed"]["results"]
+    add("eval_speed", f"diagnose items/s batched / one at a time >= {speed['goal']:g}, identical verdict",
+        f"{speed['speedup']:.2f}x, verdict {'identical' if speed['identical_verdict'] else 'different'}",
+        speed["goal_met"])
     return markdown_table(["benchmark", "goal", "measured", "result", "run (commit, quick/full)"], rows)
 
 
@@ -445,6 +472,7 @@ SECTIONS: dict[str, Callable[[dict], str]] = {
     "answers": answers_block,
     "finetune": finetune_block,
     "serve": serve_block,
+    "eval_speed": eval_speed_block,
 }
 
 

@@ -223,6 +223,10 @@ class Settings:
     audit: AuditConfig = field(default_factory=AuditConfig)
     device: str | None = None
     embed_batch_size: int = 64
+    # Prompts decoded together by evaluation (eval answers, diagnose, fine-tuning's before/after); the local
+    # model pads a batch and also caps it by total tokens (models/local.py MAX_BATCH_TOKENS). Results do not
+    # depend on it. Default measured in bench/eval_speed.py (docs/benchmarks.md).
+    eval_batch_size: int = 16
     # `ragtune gc` keeps store versions younger than this, and older ones that audit records of this age pin
     retention_days: float = 30.0
     # Which backend holds the index (see ragtune.store.factory): "lance" keeps it in the home folder; a
@@ -241,6 +245,8 @@ class Settings:
             raise ConfigError(f"retention_days={self.retention_days}: must be >= 0")
         if self.embed_batch_size < 1:
             raise ConfigError(f"embed_batch_size={self.embed_batch_size}: must be >= 1")
+        if self.eval_batch_size < 1:
+            raise ConfigError(f"eval_batch_size={self.eval_batch_size}: must be >= 1")
 
 
 @dataclass(frozen=True)

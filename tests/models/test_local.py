@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,45 @@ def test_a_lora_adapter_is_applied_at_load_time(smollm, tmp_path: Path):
     messages, params = [{"role": "user", "content": "Name a colour."}], GenerationParams(max_new_tokens=8)
     out = tuned.generate(messages, params)
     assert out.completion_tokens >= 1 and out.text != smollm.generate(messages, params).text
+
+
+BATCH_PROMPTS = [  # (prompt, max_new_tokens, stop): lengths from a few tokens to a few hundred
+    ("Name a colour.", 12, ()),
+    ("Hi", 6, ()),  # hits max_new_tokens
+    ("Say yes or no: is water wet?", 1, ()),  # ended by its first token (prefilled alone, never batched)
+    ("What is the capital of France? Answer with one word.", 16, ()),  # ends early at end of sequence
+    ("List three fruits, one per line.", 20, ("\n",)),  # ends early at a stop string
+    ("Write a long story about a lighthouse keeper who finds a message in a bottle.", 24, ()),
+    ("Question: Who owns the Heron budget?\n\nSources:\n[1] The Heron project ships on 14 March. Dana Okafor "
+     "owns the budget. " + "The office is on the fourth floor and the team meets on Mondays. " * 12
+     + "\n\nAnswer the question in a few words using the sources, and cite the source number like [1].", 20, ()),
+    ("Translate to French: good morning", 10, ("\n\n",)),
+    ("Count from one to twenty in words, separated by commas.", 24, ()),
+    ("Why is the sky blue? " * 8, 14, ()),
+]
+
+
+@pytest.mark.slow
+def test_batched_decoding_equals_one_at_a_time_token_for_token(smollm):
+    from ragtune.models.local import render_prompt
+
+    requests = [([{"role": "user", "content": text}], GenerationParams(max_new_tokens=n, stop=stop))
+                for text, n, stop in BATCH_PROMPTS]
+    started = time.perf_counter()
+    alone = [smollm._new_tokens(messages, params)[1] for messages, params in requests]  # what generate() decodes
+    one_at_a_time = time.perf_counter() - started
+    tokenizer = smollm._load()[0]
+    rows = [(tokenizer(render_prompt(tokenizer, m), add_special_tokens=False)["input_ids"], p) for m, p in requests]
+    assert len({len(ids) for ids, _ in rows}) >= 8  # rows padded by different amounts
+    started = time.perf_counter()
+    assert smollm._batch_new_tokens(rows) == alone
+    assert time.perf_counter() - started < one_at_a_time
+    budgets = [p.max_new_tokens for _, p in requests]
+    assert any(len(t) == n for t, n in zip(alone, budgets)) and any(len(t) < n for t, n in zip(alone, budgets))
+    # the public path gives the generations generate() would (text, counts, finish), and the stop-string row
+    # really stopped at its stop string
+    batched = smollm.generate_batch(requests)
+    single = [smollm._generation(t, p, len(ids), 0.0) for t, (ids, p) in zip(alone, rows)]
+    assert [(g.text, g.prompt_tokens, g.completion_tokens, g.finish_reason) for g in batched] == [
+        (g.text, g.prompt_tokens, g.completion_tokens, g.finish_reason) for g in single]
+    assert batched[4].finish_reason == "stop" and batched[4].completion_tokens < 20

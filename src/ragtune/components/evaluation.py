@@ -89,7 +89,8 @@ class Evaluator:
                                                        indent=2, default=str))
         return run_condition(items, condition, generator=generator, config=self.settings.answer, run_dir=run_dir,
                              searcher=source.searcher if retrieves else None, gold_texts=gold_texts,
-                             train=train_items, shots=shots, seed=seed, on_item=on_item)
+                             train=train_items, shots=shots, seed=seed, batch_size=self.settings.eval_batch_size,
+                             on_item=on_item)
 
     def diagnose(self, qa: str | Path, *, corpus: str | Path | None = None, train: str | Path | None = None,
                  adapter: str | Path | None = None, target: float = 0.8, shots: int = DEFAULT_SHOTS,

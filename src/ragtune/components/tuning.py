@@ -88,7 +88,7 @@ class Tuner:
                 answer=self.settings.answer,
                 runs_dir=Path(self.settings.home) / "runs" / f"finetune-{record.id}-{data.train_sha256[:12]}",
                 limit=eval_limit, shots=shots, searcher=source.searcher if corpus is not None else None,
-                on_item=on_eval_item)
+                batch_size=self.settings.eval_batch_size, on_item=on_eval_item)
             record = self.registry.record_metrics(record.id, "eval", evaluation)
         return FinetuneResult(record, result, data.checks, evaluation)
 

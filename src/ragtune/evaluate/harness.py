@@ -12,9 +12,16 @@ Conditions (what the model is given):
 - ``adapter`` / ``adapter+retrieval``: the closed-book prompt / the RAG pipeline, answered by the base model with
   a LoRA adapter (the caller passes that generator) — the fine-tuning side of the comparison.
 
-Per-item results are appended to ``runs/<run id>/items.jsonl`` as they complete, so an interrupted run resumes
-where it stopped and a report can be rebuilt without running the model again. A model that returns garbage, or
-fails on one item, never stops the run: the item is scored (or recorded with its error) and the run goes on.
+Items are generated in batches (:func:`ragtune.models.generator.generate_many`; ``Settings.eval_batch_size``):
+a window of items is prepared (prompts built, or retrieval run and grounded prompts built, through the same
+functions ``ask`` uses), their prompts are decoded together, and each item is finished (scored; for retrieval,
+citations verified and abstention decided, again by ``ask``'s own code). Batched decoding gives the tokens
+one-at-a-time decoding gives, so the batch size changes speed, never results.
+
+Per-item results are appended to ``runs/<run id>/items.jsonl`` as they complete (a batch at a time, so not
+necessarily in item order), so an interrupted run resumes where it stopped and a report can be rebuilt without
+running the model again. A model that returns garbage, or fails on one item, never stops the run: the item is
+scored (or recorded with its error) and the run goes on.
 """
 
 from __future__ import annotations
@@ -42,14 +49,22 @@ from ragtune.evaluate.bootstrap import Estimate, estimate
 from ragtune.evaluate.conditions import ExamplePool, item_messages
 from ragtune.evaluate.datasets import BehaviourItem, EvalItem, QAItem
 from ragtune.evaluate.diagnose import ItemScores
-from ragtune.generate.answer import MODEL_ABSTAINS, answer_question, token_counts
+from ragtune.generate.answer import (
+    MODEL_ABSTAINS,
+    PreparedAnswer,
+    finish_answer,
+    prepare_answer,
+    token_counts,
+)
 from ragtune.generate.prompts import first_answer
-from ragtune.models.generator import Generator
+from ragtune.models.generator import Generator, Request, generate_many
 from ragtune.retrieve.searcher import Searcher
+from ragtune.types import Generation
 
 CONDITIONS = ("closed_book", "oracle", "retrieval", "few_shot", "oracle+few_shot", "adapter", "adapter+retrieval")
 ADAPTER_CONDITIONS = {"adapter": "closed_book", "adapter+retrieval": "retrieval"}  # → the prompt each one uses
 DEFAULT_SHOTS = 3
+WINDOW_BATCHES = 8  # items prepared at once = batch size × this: prompts of similar length then share a batch
 # Bump when prompts or scoring change, so saved runs are not resumed into results they no longer match.
 HARNESS_VERSION = 3  # 3: few-shot examples take the shape of the prompt they precede (evaluate/conditions.py)
 
@@ -155,10 +170,15 @@ def run_condition(
     train: Sequence[EvalItem] | None = None,
     shots: int = DEFAULT_SHOTS,
     seed: int = 0,
+    batch_size: int = 1,
     on_item: Callable[[int, int], None] | None = None,
 ) -> EvalRun:
+    """Run ``condition`` over ``items``; results come back in item order. ``batch_size`` is how many prompts are
+    decoded together (see the module docstring); ``on_item(done, total)`` reports progress."""
     if condition not in CONDITIONS:
         raise InputError(f"condition {condition!r}: expected one of {', '.join(CONDITIONS)}")
+    if batch_size < 1:
+        raise InputError(f"batch_size={batch_size}: must be at least 1")
     if prompt_condition(condition) == "retrieval":
         if searcher is None:
             raise InputError("the retrieval condition needs a corpus: pass --corpus")
@@ -170,18 +190,37 @@ def run_condition(
     items_path = run_dir / "items.jsonl"
     done = _load_done(items_path)
     pool = ExamplePool(tuple(train or ()), tuple(items))
-    results: list[ItemResult] = []
+    todo = [item for item in items if item.item_id not in done]
+    progress = len(items) - len(todo)
+    for n in range(1, progress + 1):
+        if on_item:
+            on_item(n, len(items))
     with items_path.open("a") as out:
-        for n, item in enumerate(items, start=1):
-            if item.item_id in done:
-                results.append(done[item.item_id])
-            else:
-                result = _run_item(item, condition, generator, config, searcher, gold_texts or {}, pool, shots, seed)
-                out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
-                out.flush()
-                results.append(result)
+
+        def record(result: ItemResult) -> None:
+            nonlocal progress
+            out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            out.flush()
+            done[result.item_id] = result
+            progress += 1
             if on_item:
-                on_item(n, len(items))
+                on_item(progress, len(items))
+
+        window = batch_size * WINDOW_BATCHES
+        for start in range(0, len(todo), window):
+            pending: list[_Prepared] = []
+            for item in todo[start:start + window]:
+                prepared = _prepare(item, condition, config, searcher, gold_texts or {}, pool, shots, seed)
+                if isinstance(prepared, ItemResult):
+                    record(prepared)  # it failed before reaching the model
+                elif prepared.request is None:
+                    record(_finish(prepared, None, generator))  # answered without the model (nothing relevant)
+                else:
+                    pending.append(prepared)
+            generate_many(generator, [p.request for p in pending if p.request is not None], batch_size=batch_size,
+                          on_result=lambda i, generation, pending=pending: record(
+                              _finish(pending[i], generation, generator)))
+    results = [done[item.item_id] for item in items]
     return EvalRun(run_dir.name, condition, run_dir, results, summarize(results, seed))
 
 
@@ -190,38 +229,72 @@ def prompt_condition(condition: str) -> str:
     return ADAPTER_CONDITIONS.get(condition, condition)
 
 
-def _run_item(item: EvalItem, condition: str, generator: Generator, config: AnswerConfig,
-              searcher: Searcher | None, gold_texts: dict[str, str], pool: ExamplePool, shots: int,
-              seed: int) -> ItemResult:
+@dataclass(frozen=True)
+class _Prepared:
+    """An item up to the model call: the request to generate (None when the reply needs no model) and, for the
+    retrieval prompt, the prepared grounded answer."""
+
+    item: EvalItem
+    condition: str
+    request: Request | None
+    grounded: PreparedAnswer | None
+    seconds: float  # spent preparing
+
+
+def _failed(item: EvalItem, condition: str, exc: Exception, seconds: float) -> ItemResult:
+    return ItemResult(item.item_id, condition, "", False, score(item, "", False, []), [],
+                      f"{type(exc).__name__}: {exc}", seconds)
+
+
+def _prepare(item: EvalItem, condition: str, config: AnswerConfig, searcher: Searcher | None,
+             gold_texts: dict[str, str], pool: ExamplePool, shots: int, seed: int) -> _Prepared | ItemResult:
     started = time.perf_counter()
     prompt = prompt_condition(condition)
     try:
-        cited: list[str] = []
         if prompt == "retrieval":
             assert isinstance(item, QAItem) and searcher is not None
-            answer = answer_question(item.question, searcher=searcher, generator=generator, config=config)
+            grounded = prepare_answer(item.question, searcher=searcher, config=config)
+            request = None if grounded.decided is not None else (grounded.messages, config.params)
+            return _Prepared(item, condition, request, grounded, time.perf_counter() - started)
+        messages = item_messages(item, prompt, pool, gold_texts, shots, seed)
+        params = config.params
+        if isinstance(item, BehaviourItem):  # answer-length caps are for QA; leave room for the full output
+            params = replace(params, max_new_tokens=behaviour_token_budget(item.output, params.max_new_tokens))
+        return _Prepared(item, condition, (messages, params), None, time.perf_counter() - started)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — one bad item must not end the run
+        return _failed(item, condition, exc, time.perf_counter() - started)
+
+
+def _finish(prepared: _Prepared, generation: Generation | Exception | None, generator: Generator) -> ItemResult:
+    """Score one item from its generation (an exception when the model failed on it). Its ``seconds`` are its
+    own preparation and finishing plus its generation's (a batch's time shared among its rows)."""
+    started = time.perf_counter()
+    item, condition = prepared.item, prepared.condition
+    spent = prepared.seconds + (generation.seconds if isinstance(generation, Generation) else 0.0)
+    try:
+        if isinstance(generation, Exception):
+            raise generation
+        cited: list[str] = []
+        if prepared.grounded is not None:
+            answer = finish_answer(prepared.grounded, generation, generator.identity)
             prediction, abstained = answer.answer, answer.abstained
             cited = [c.doc_id for c in answer.citations]
             tokens = answer.tokens
         else:
-            messages = item_messages(item, prompt, pool, gold_texts, shots, seed)
-            params = config.params
-            if isinstance(item, BehaviourItem):  # answer-length caps are for QA; leave room for the full output
-                params = replace(params, max_new_tokens=behaviour_token_budget(item.output, params.max_new_tokens))
-            generation = generator.generate(messages, params)
+            assert generation is not None and prepared.request is not None
             text = generation.text
             # no retrieved sources here (an oracle's gold passage is the item's own, not what RAG would add)
-            tokens = token_counts(generation, messages, 0)
+            tokens = token_counts(generation, prepared.request[0], 0)
             prediction = first_answer(text) if isinstance(item, QAItem) else text.strip()
             abstained = isinstance(item, QAItem) and bool(MODEL_ABSTAINS.search(prediction))
         return ItemResult(item.item_id, condition, prediction, abstained, score(item, prediction, abstained, cited),
-                          cited, None, time.perf_counter() - started, tokens)
+                          cited, None, spent + time.perf_counter() - started, tokens)
     except InputError:
         raise
-    except Exception as exc:  # one bad item (or a model failure on it) must not end the run
-        empty = score(item, "", False, [])
-        return ItemResult(item.item_id, condition, "", False, empty, [], f"{type(exc).__name__}: {exc}",
-                          time.perf_counter() - started)
+    except Exception as exc:  # noqa: BLE001 — one bad item (or a model failure on it) must not end the run
+        return _failed(item, condition, exc, spent + time.perf_counter() - started)
 
 
 def primary_score(item: EvalItem, metrics: dict[str, float | None]) -> float | None:

@@ -107,7 +107,7 @@ def register_adapter(registry: AdapterRegistry, result: TrainResult, data: Train
 
 
 def before_after(data: TrainingData, *, base: Generator, adapter: Generator, answer: AnswerConfig, runs_dir: Path,
-                 limit: int, shots: int, searcher: Searcher | None = None,
+                 limit: int, shots: int, searcher: Searcher | None = None, batch_size: int = 1,
                  on_item: Callable[[str, int, int], None] | None = None) -> dict:
     """Base closed-book, base few-shot (shots from the training set) and the adapter on the held-out items, plus
     adapter + retrieval when a ``searcher`` over a corpus is given."""
@@ -127,7 +127,7 @@ def before_after(data: TrainingData, *, base: Generator, adapter: Generator, ans
         runs[condition] = run_condition(
             condition_items, condition, generator=generator, config=answer,
             run_dir=runs_dir / condition.replace("+", "_"), searcher=searcher, train=pool,
-            shots=shots, on_item=progress)
+            shots=shots, batch_size=batch_size, on_item=progress)
     return summarize_before_after(runs, items)
 
 

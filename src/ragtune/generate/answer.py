@@ -122,15 +122,21 @@ class GroundedReply:
     check: CitationCheck | None = None
 
 
-def answer_from_hits(question: str, hits: Sequence[Hit], generator: Generator, config: AnswerConfig,
-                     on_token: TokenCallback | None = None) -> GroundedReply:
-    """Prompt with the hits, generate, verify; abstain when nothing is relevant, the model declines, or the
-    answer is not supported by what it cites."""
+def grounded_prompt(question: str, hits: Sequence[Hit], config: AnswerConfig) -> tuple[list[Message],
+                                                                                     GroundedReply | None]:
+    """The grounded prompt for the hits, and the reply already decided without the model: an abstention when
+    nothing retrieved is relevant enough (None when the model is to answer)."""
     messages = grounded_messages(question, [h.chunk for h in hits])
     best = max((h.scores.get("dense", -1.0) for h in hits), default=-1.0)
     if not hits or best < config.min_relevance:
-        return GroundedReply(ABSTAIN_TEXT, "no_relevant_sources", messages)
-    generation = _generate(generator, messages, config.params, on_token)
+        return messages, GroundedReply(ABSTAIN_TEXT, "no_relevant_sources", messages)
+    return messages, None
+
+
+def grounded_reply(hits: Sequence[Hit], messages: list[Message], generation: Generation,
+                   config: AnswerConfig) -> GroundedReply:
+    """Verify what the model generated against the hits it was shown; abstain when it declines or when the
+    answer is not supported by what it cites."""
     raw = first_answer(generation.text)
     if not raw or MODEL_ABSTAINS.search(raw):
         return GroundedReply(ABSTAIN_TEXT, "model_abstained", messages, generation)
@@ -138,6 +144,72 @@ def answer_from_hits(question: str, hits: Sequence[Hit], generator: Generator, c
     if not check.citations or check.answer_support < config.min_support:
         return GroundedReply(ABSTAIN_TEXT, "unsupported", messages, generation, check)
     return GroundedReply(strip_markers(raw), None, messages, generation, check)
+
+
+def answer_from_hits(question: str, hits: Sequence[Hit], generator: Generator, config: AnswerConfig,
+                     on_token: TokenCallback | None = None) -> GroundedReply:
+    """Prompt with the hits, generate, verify; abstain when nothing is relevant, the model declines, or the
+    answer is not supported by what it cites."""
+    messages, decided = grounded_prompt(question, hits, config)
+    if decided is not None:
+        return decided
+    return grounded_reply(hits, messages, _generate(generator, messages, config.params, on_token), config)
+
+
+@dataclass(frozen=True)
+class PreparedAnswer:
+    """A grounded answer up to the model call: what was retrieved, the prompt, and — when nothing relevant was
+    found — the reply that needs no model (``decided``). :func:`answer_question` runs the model on ``messages``
+    right away; evaluation batches the prompts of many questions and finishes each with :func:`finish_answer`."""
+
+    question: str
+    hits: list[Hit]
+    messages: list[Message]
+    decided: GroundedReply | None
+    config: AnswerConfig
+    retrieval: dict
+    store_version: int | None
+    retrieve_ms: float
+    started: float  # time.perf_counter() when answering began
+
+
+def prepare_answer(question: str, *, searcher: Searcher, config: AnswerConfig,
+                   filters: Filters | None = None) -> PreparedAnswer:
+    started = time.perf_counter()
+    result = searcher.search(question, mode=config.mode, k=config.k, filters=filters)  # type: ignore[arg-type]
+    retrieved_ms = (time.perf_counter() - started) * 1000
+    messages, decided = grounded_prompt(question, result.hits, config)
+    retrieval = {"mode": config.mode, "k": config.k, "candidates": searcher.config.candidates,
+                 "fusion": searcher.config.fusion, "rrf_k": searcher.config.rrf_k,
+                 "min_relevance": config.min_relevance,
+                 "min_support": config.min_support,
+                 "filters": (filters or Filters()).to_json()}
+    return PreparedAnswer(question, list(result.hits), messages, decided, config, retrieval, result.store_version,
+                          retrieved_ms, started)
+
+
+def finish_answer(prepared: PreparedAnswer, generation: Generation | None, model: ModelIdentity) -> Answer:
+    """The answer from what the model generated for ``prepared.messages`` (None when ``prepared.decided``)."""
+    if prepared.decided is not None:
+        reply = prepared.decided
+    else:
+        if generation is None:
+            raise ValueError("finish_answer: the model's generation is needed unless the reply was decided")
+        reply = grounded_reply(prepared.hits, prepared.messages, generation, prepared.config)
+    generation, check, abstained = reply.generation, reply.check, reply.abstain_reason is not None
+    latency = {"retrieve": prepared.retrieve_ms, "total": (time.perf_counter() - prepared.started) * 1000}
+    if generation is not None:
+        latency["generate"] = generation.seconds * 1000
+    return Answer(
+        question=prepared.question, answer=reply.text, abstained=abstained, abstain_reason=reply.abstain_reason,
+        raw_answer=generation.text if generation else "",
+        citations=list(check.citations) if check and not abstained else [],
+        dropped_citations=list(check.dropped) if check else [],
+        support=check.answer_support if check else 0.0,
+        hits=prepared.hits, messages=reply.messages, model=model, params=prepared.config.params,
+        retrieval=prepared.retrieval, store_version=prepared.store_version, latency_ms=latency,
+        generation=generation,
+    )
 
 
 def answer_question(
@@ -149,25 +221,7 @@ def answer_question(
     filters: Filters | None = None,
     on_token: TokenCallback | None = None,
 ) -> Answer:
-    started = time.perf_counter()
-    result = searcher.search(question, mode=config.mode, k=config.k, filters=filters)  # type: ignore[arg-type]
-    retrieved_ms = (time.perf_counter() - started) * 1000
-    reply = answer_from_hits(question, result.hits, generator, config, on_token)
-    generation, check, abstained = reply.generation, reply.check, reply.abstain_reason is not None
-    retrieval = {"mode": config.mode, "k": config.k, "candidates": searcher.config.candidates,
-                 "fusion": searcher.config.fusion, "rrf_k": searcher.config.rrf_k,
-                 "min_relevance": config.min_relevance,
-                 "min_support": config.min_support,
-                 "filters": (filters or Filters()).to_json()}
-    latency = {"retrieve": retrieved_ms, "total": (time.perf_counter() - started) * 1000}
-    if generation is not None:
-        latency["generate"] = generation.seconds * 1000
-    return Answer(
-        question=question, answer=reply.text, abstained=abstained, abstain_reason=reply.abstain_reason,
-        raw_answer=generation.text if generation else "",
-        citations=list(check.citations) if check and not abstained else [],
-        dropped_citations=list(check.dropped) if check else [],
-        support=check.answer_support if check else 0.0,
-        hits=list(result.hits), messages=reply.messages, model=generator.identity, params=config.params,
-        retrieval=retrieval, store_version=result.store_version, latency_ms=latency, generation=generation,
-    )
+    prepared = prepare_answer(question, searcher=searcher, config=config, filters=filters)
+    generation = (None if prepared.decided is not None
+                  else _generate(generator, prepared.messages, config.params, on_token))
+    return finish_answer(prepared, generation, generator.identity)

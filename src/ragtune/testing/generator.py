@@ -51,6 +51,7 @@ class FakeGenerator:
         self.identity = ModelIdentity(backend="fake", model_id=model_id, model_hash="0" * 64, adapter_id=adapter_id,
                                       adapter_hash=adapter_id and "a" * 64)
         self.calls: list[list[Message]] = []
+        self.batches: list[int] = []  # size of each generate_batch call, so tests can check how work was batched
 
     def _text(self, messages: Sequence[Message]) -> str:
         self.calls.append(list(messages))
@@ -61,6 +62,11 @@ class FakeGenerator:
     def generate(self, messages: Sequence[Message], params: GenerationParams) -> Generation:
         text = self._text(messages)
         return Generation(text.strip(), sum(len(m["content"].split()) for m in messages), len(text.split()), 0.0)
+
+    def generate_batch(self, requests: Sequence[tuple[Sequence[Message], GenerationParams]]) -> list[Generation]:
+        """Like the local model's batched decoding: the same replies as ``generate``, one call for the batch."""
+        self.batches.append(len(requests))
+        return [self.generate(messages, params) for messages, params in requests]
 
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
         for word in re.findall(r"\S+\s*", self._text(messages)):
