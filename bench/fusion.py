@@ -57,8 +57,9 @@ def parse_args() -> argparse.Namespace:
 
 def documents_of(chunk_ids: Sequence[str], doc_of: dict[str, str]) -> list[str]:
     """Chunk ranking → document ranking, each document at its best rank."""
-    seen: set[str] = set()
-    return [d for c in chunk_ids if not ((d := doc_of[c]) in seen or seen.add(d))]
+    from ragtune.evaluate.metrics import dedupe
+
+    return dedupe([doc_of[c] for c in chunk_ids])
 
 
 def variants(depth: int) -> dict[str, Callable[[Lists, dict[str, str]], list[str]]]:

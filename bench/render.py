@@ -532,14 +532,19 @@ def block_names(text: str) -> set[str]:
     return {m.group(2) for m in _MARKER.finditer(text)}
 
 
-def render_doc(text: str, results_dir: Path) -> str:
-    """``text`` with the blocks it holds re-rendered (a doc need not hold every block: see :func:`check_placed`)."""
-    results = load_results(results_dir, list(SECTIONS))
-    blocks = render_blocks(results)
-    unknown = sorted(block_names(text) - set(blocks))
+def fill_doc(text: str, blocks: Mapping[str, str]) -> str:
+    """``text`` with the blocks it holds replaced from ``blocks`` (a doc need not hold every block: see
+    :func:`check_placed`)."""
+    held = block_names(text)
+    unknown = sorted(held - set(blocks))
     if unknown:
         raise RenderError(f"unknown block bench:{unknown[0]} (known: {', '.join(sorted(blocks))})")
-    return replace_blocks(text, {name: body for name, body in blocks.items() if name in block_names(text)})
+    return replace_blocks(text, {name: body for name, body in blocks.items() if name in held})
+
+
+def render_doc(text: str, results_dir: Path) -> str:
+    """``text`` with the blocks it holds re-rendered from the results in ``results_dir``."""
+    return fill_doc(text, render_blocks(load_results(results_dir, list(SECTIONS))))
 
 
 def check_placed(texts: Mapping[Path, str]) -> None:
@@ -562,7 +567,8 @@ def main(argv: list[str] | None = None) -> int:
         texts = {doc: doc.read_text(encoding="utf-8") for doc in docs}
         if not args.doc:
             check_placed(texts)
-        rendered = {doc: render_doc(text, args.results) for doc, text in texts.items()}
+        blocks = render_blocks(load_results(args.results, list(SECTIONS)))  # read and rendered once for all docs
+        rendered = {doc: fill_doc(text, blocks) for doc, text in texts.items()}
     except (RenderError, OSError) as exc:
         print(f"render: error: {exc}", file=sys.stderr)
         return 2

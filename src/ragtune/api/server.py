@@ -36,8 +36,7 @@ def workspace_from_env() -> Workspace:
 
 def warm(workspace: Workspace) -> None:
     """Load the embedder, the index and the default generator (base model + promoted adapter) now."""
-    workspace.embedder.embed(["warm-up"])
-    workspace.documents.search("warm-up", k=1)
+    workspace.documents.search("warm-up", k=1)  # hybrid: loads the embedder (the query is embedded) and the index
     workspace.generators(workspace.settings.generator, workspace.adapters.resolve(None))
 
 
