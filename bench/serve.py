@@ -107,7 +107,7 @@ def cli(home: Path, *args: str) -> dict:
 class Server:
     """`ragtune serve` in a subprocess of its own process group; stopped with SIGINT, then SIGKILL."""
 
-    def __init__(self, home: Path, workers: int, log_path: Path) -> None:
+    def __init__(self, home: Path, workers: int, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -115,7 +115,8 @@ class Server:
                    "--port", str(self.port), "--workers", str(workers)]
         self.log_file = open(log_path, "wb")  # noqa: SIM115 — open while the server runs, closed in stop()
         started = time.perf_counter()
-        self.proc = subprocess.Popen(command, stdout=self.log_file, stderr=subprocess.STDOUT, env=child_env(),
+        self.proc = subprocess.Popen(command, stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     env={**child_env(), **(env or {})},
                                      cwd=ROOT, start_new_session=True)
         self.startup_s = self._wait_ready(started)
 

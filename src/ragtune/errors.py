@@ -60,6 +60,10 @@ class StoreBusyError(StoreError):
     """Another process holds the home's write lock; retrying later succeeds."""
 
 
+class StoreUnavailableError(StoreError):
+    """The store's server cannot be reached right now (restarting, failing over); retrying later succeeds."""
+
+
 class IndexSchemaError(StoreError):
     """The index on disk was built by a ragtune with another schema."""
 

@@ -239,6 +239,18 @@ def test_a_second_writer_is_refused_while_one_holds_the_lock(fake_index: Workspa
             fake_index.documents.ingest([make_docs(tmp_path / "docs", n=1)])
 
 
+def test_a_writer_told_to_wait_gets_the_lock_once_the_other_releases_it(fake_index: Workspace, tmp_path: Path):
+    import fcntl
+    import threading
+
+    fake_index.home.mkdir(parents=True, exist_ok=True)
+    handle = open(fake_index.home / "write.lock", "w")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    threading.Timer(0.5, lambda: (fcntl.flock(handle, fcntl.LOCK_UN), handle.close())).start()
+    fake_index.documents.write_wait_seconds = 30  # what `ragtune serve` sets: its workers queue their writes
+    assert fake_index.documents.ingest([make_docs(tmp_path / "docs", n=1)]).added == 2  # doc0.md, readme.txt
+
+
 def test_changing_the_embedder_of_an_existing_index_is_refused(home: Path, tmp_path: Path):
     from ragtune.errors import StoreError
 

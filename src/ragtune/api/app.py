@@ -19,6 +19,9 @@ from ragtune.workspace import Workspace
 STATIC = Path(__file__).parent / "static"
 JSON_BODY_LIMIT = 1024 * 1024  # every route but the upload takes a small JSON body
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and part headers around an uploaded file
+# Another worker process writing to the same home: queue behind it this long before answering 503 (an upload of
+# a large file through the embedder takes seconds; a client should not have to retry for that).
+WRITE_WAIT_SECONDS = 60.0
 
 
 def create_app(workspace: Workspace, *, failures: AuthFailures | None = None) -> FastAPI:
@@ -26,6 +29,7 @@ def create_app(workspace: Workspace, *, failures: AuthFailures | None = None) ->
     app = FastAPI(title="ragtune", version=__version__,
                   description="Grounded answers with citations over your documents; see docs/api.md.")
     metrics = Metrics()
+    workspace.documents.write_wait_seconds = WRITE_WAIT_SECONDS
     app.state.ragtune = ServerState(workspace, failures or AuthFailures(), metrics)
     errors.install(app)
     upload_limit = workspace.settings.ingest.max_file_bytes + MULTIPART_OVERHEAD

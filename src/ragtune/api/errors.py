@@ -19,6 +19,7 @@ from ragtune.errors import (
     RagtuneError,
     StoreBusyError,
     StoreError,
+    StoreUnavailableError,
     TooLargeError,
     UnsupportedTypeError,
     VersionCollectedError,
@@ -36,6 +37,7 @@ _BY_CLASS: list[tuple[type[RagtuneError], int, str]] = [
     (AuditError, 409, "conflict_error"),
     (VersionCollectedError, 410, "gone_error"),
     (StoreBusyError, 503, "server_busy"),
+    (StoreUnavailableError, 503, "server_busy"),
     (ModelError, 503, "server_busy"),
     (StoreError, 503, "server_busy"),  # an index this server cannot use (schema, embedder): fix and restart
     (RagtuneError, 400, "invalid_request_error"),
@@ -89,7 +91,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RagtuneError)
     async def ragtune_error(request: Request, exc: RagtuneError) -> JSONResponse:
         status, type = classify(exc)
-        return error_response(request, status, str(exc), type)
+        # a write lock held elsewhere, a database restarting: the same request succeeds shortly
+        retry = {"Retry-After": "1"} if isinstance(exc, (StoreBusyError, StoreUnavailableError)) else None
+        return error_response(request, status, str(exc), type, headers=retry)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

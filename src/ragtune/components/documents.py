@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -69,6 +70,7 @@ class DocumentIndex:
         self.embedder = embedder
         self._store = store
         self._searcher: Searcher | None = None
+        self.write_wait_seconds = 0.0
 
     @property
     def store(self) -> Store:
@@ -181,15 +183,21 @@ class DocumentIndex:
 
     @contextmanager
     def _write_lock(self) -> Iterator[None]:
-        """One writer per home: a second writer fails fast with a clear message instead of waiting."""
+        """One writer per home. A second writer waits up to ``write_wait_seconds`` (0 by default: the CLI fails
+        fast with a clear message; ``ragtune serve`` waits, so its workers' writes queue instead of failing)."""
         home = Path(self.settings.home)
         home.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.write_wait_seconds
         with open(home / "write.lock", "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise StoreBusyError(f"another ragtune process is writing to {home}; wait for it to finish and "
-                                 "retry") from exc
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError as exc:
+                    if time.monotonic() >= deadline:
+                        raise StoreBusyError(f"another ragtune process is writing to {home}; wait for it to finish "
+                                             "and retry") from exc
+                    time.sleep(0.05)
             handle.write(str(os.getpid()))
             handle.flush()
             try:

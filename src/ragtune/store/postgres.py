@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ragtune.config import redact_url
-from ragtune.errors import StoreError, VersionCollectedError
+from ragtune.errors import StoreError, StoreUnavailableError, VersionCollectedError
 from ragtune.store.base import (
     CHUNK_COLUMNS,
     RESULT_COLUMNS,
@@ -55,6 +55,9 @@ from ragtune.types import Chunk, Filters, metadata_pairs
 
 DEFAULT_SCHEMA = "ragtune"
 POOL_SIZE = 8  # connections per process: searches in parallel threads each hold one for a statement
+# How long a call waits for a connection while the server is unreachable (a restart, a failover) before it fails
+# with StoreUnavailableError — a 503 from `ragtune serve` — instead of holding the request open.
+CONNECT_WAIT_SECONDS = 5.0
 HNSW = "chunks_hnsw"
 _DOC_COLUMNS = ("doc_id", "version", "fingerprint", "source_path", "title", "text", "metadata", "groups", "n_chunks",
                 "indexed_at", "source")
@@ -150,8 +153,12 @@ class PostgresStore:
         def configure(conn) -> None:
             conn.execute(f"SET search_path TO {search_path}")
 
+        # check: a connection handed out is tested first (one round trip), so after a server restart the pool
+        # replaces its dead connections instead of failing the next caller with each of them
         self._pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=False, configure=configure,
-                                    kwargs={"autocommit": True}, name=f"ragtune-{self.schema}")
+                                    kwargs={"autocommit": True, "connect_timeout": int(CONNECT_WAIT_SECONDS)},
+                                    check=ConnectionPool.check_connection, timeout=CONNECT_WAIT_SECONDS,
+                                    reconnect_timeout=24 * 3600, name=f"ragtune-{self.schema}")
         self._pool.open(wait=True, timeout=30)
         # a store nobody closes (a replay's pinned one) gives its connections back when it is garbage collected
         self._finalizer = weakref.finalize(self, self._pool.close)
@@ -210,8 +217,23 @@ class PostgresStore:
         return {"server_version": server, "vector_version": ext[0], "vector_schema": ext[1]}
 
     @contextmanager
+    def _connection(self) -> Iterator:
+        """A pooled connection; losing the server (or not reaching it in time) is a StoreUnavailableError that
+        says to retry, whatever statement it happened in. A transaction cut off this way rolled back."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
+            raise StoreUnavailableError(
+                f"PostgreSQL at {redact_url(self.url)} is unavailable ({str(exc).strip().splitlines()[0]}); "
+                "retry once it is back (each write commits whole or not at all, so retrying one is safe)") from exc
+
+    @contextmanager
     def _cursor(self, binary: bool = False) -> Iterator:
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             yield conn.cursor(binary=binary)
 
     @contextmanager
@@ -219,7 +241,7 @@ class PostgresStore:
         """One write transaction under the index lock; it makes a new version when it changed anything."""
         if self._pinned is not None:
             raise StoreError(f"store version {self._pinned} was opened read-only (for replay)")
-        with self._pool.connection() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             cur = conn.cursor()
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             version, n_chunks, n_terms = cur.execute(
@@ -533,7 +555,7 @@ class PostgresStore:
         params = {**params, "q": _vector_text(vector), "k": k}
         select = (f"SELECT c.chunk_id, 1 - (c.embedding <=> %(q)s::vector) FROM chunks c "
                   f"WHERE {self._visible('c')} AND {where}")
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             cur = conn.cursor()
             if self._pinned is None and self._hnsw_valid(cur):
                 with conn.transaction():
@@ -554,7 +576,7 @@ class PostgresStore:
         the rows no remaining version can see (their postings go with them), and VACUUM so the space is reused."""
         if self._pinned is not None:
             raise StoreError(f"store version {self._pinned} was opened read-only (for replay)")
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             with conn.transaction():
                 cur = conn.cursor()
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))

