@@ -78,6 +78,7 @@ bench: setup
 	$(PY) bench/eval_speed.py
 	$(PY) bench/finetune.py --baseline-steps 10
 	$(PY) bench/serve.py
+	$(PY) bench/store.py
 	$(PY) bench/render.py
 
 # Smaller samples, no fine-tuning (its table keeps the last full run, labelled with its commit): ~10 min on 2 cores.
