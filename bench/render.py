@@ -332,9 +332,10 @@ def embedding_block(payload: dict) -> str:
     backends, ids = r["backends"], r["model_ids"]
     speed, lat, sets, verdict = r["throughput"], r["latency"], r["sets"], r["verdict"]
     base = speed["torch"]["passages_per_s"]
-    rows = [[f"`{b}`", f"`{ids[b]}`", speed[b]["passages_per_s"], f"{speed[b]['passages_per_s'] / base:.2f}x",
-             lat[b]["p50_ms"], lat[b]["p95_ms"], f"{lat['torch']['p50_ms'] / lat[b]['p50_ms']:.2f}x",
-             r["load_s"][b]] for b in backends]
+    variants = r.get("speed_variants", backends)
+    rows = [[f"`{v}`" if v in backends else v, f"`{ids[v.split(' ')[0]]}`", speed[v]["passages_per_s"],
+             f"{speed[v]['passages_per_s'] / base:.2f}x", lat[v]["p50_ms"], lat[v]["p95_ms"],
+             f"{lat['torch']['p50_ms'] / lat[v]['p50_ms']:.2f}x", r["load_s"].get(v, "")] for v in variants]
     headers = ["backend", "model_id", "passages/s", "vs torch", "query p50 ms", "query p95 ms", "p50 speedup",
                "load s"]
     quality = [[name, f"`{b}`", *(s["ndcg@10"][b][m] for m in EMBEDDING_MODES),
@@ -354,8 +355,10 @@ def embedding_block(payload: dict) -> str:
     intro = (f"Throughput: {speed['torch']['passages']} passages of both corpora embedded in batches of "
              f"{r['batch_size']}, best of {len(speed['torch']['runs_s'])} run(s) per backend. Latency: "
              f"{lat['torch']['queries']} questions embedded one at a time, backends interleaved. The ONNX export "
-             f"(both files, once per model) took {r['export_s']:.1f} s. torch threads: {r['torch_threads']}; "
-             f"onnxruntime: its default (one per physical core). Quality: {sizes}.")
+             f"(both files, once per model) took {r['export_s']:.1f} s. torch threads: {r['torch_threads']} "
+             f"(and 1 in the `torch (1 thread)` row); onnxruntime: its default (one per physical core). Quality: "
+             f"{sizes}; torch ran on {r.get('quality_torch_threads', r['torch_threads'])} thread(s) for it (the "
+             "vectors do not depend on it).")
     return paragraphs(
         intro,
         markdown_table(headers, rows, digits=2),
