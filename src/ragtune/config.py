@@ -13,6 +13,8 @@ from ragtune.types import FUSION_METHODS, GenerationParams
 
 DEFAULT_HOME = Path(".ragtune")
 STORE_BACKENDS = ("lance", "postgresql")  # what ragtune.store.factory knows: "lance", or a postgresql:// URL
+# How the embedder runs (see ragtune.models.embedder): auto = the measured CPU default, or torch on a GPU
+EMBEDDER_BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _NAMESPACE = re.compile(r"[a-z0-9_]{0,40}")
 MIB = 1 << 20
@@ -220,6 +222,10 @@ class Settings:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     embedder: str = "default"
+    # How the embedder runs: torch (the reference), onnx (same vectors, less overhead), onnx-int8 (quantized,
+    # different vectors) or auto. An existing index keeps the backend family it was built with
+    # (ragtune.models.embedder.backend_for_index). RAGTUNE_EMBEDDER_BACKEND or --embedder-backend.
+    embedder_backend: str = field(default_factory=lambda: os.environ.get("RAGTUNE_EMBEDDER_BACKEND") or "auto")
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
@@ -241,6 +247,9 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", resolve_home(self.home))  # accept str, ~, relative paths
         store_backend(self.store)
+        if self.embedder_backend not in EMBEDDER_BACKENDS:
+            raise ConfigError(f"embedder_backend {self.embedder_backend!r} (RAGTUNE_EMBEDDER_BACKEND or "
+                              f"--embedder-backend): must be one of {', '.join(EMBEDDER_BACKENDS)}")
         if not _NAMESPACE.fullmatch(self.store_namespace):
             raise ConfigError(f"store_namespace {self.store_namespace!r}: at most 40 lower-case letters, digits, '_'")
         if self.retention_days < 0:

@@ -56,6 +56,10 @@ class StoreError(RagtuneError):
     """The index on disk cannot be used as asked (wrong embedder, locked, incompatible schema)."""
 
 
+class EmbedderMismatchError(StoreError):
+    """The index was built with another embedder (another model, or int8 vectors against float ones)."""
+
+
 class StoreBusyError(StoreError):
     """Another process holds the home's write lock; retrying later succeeds."""
 

@@ -29,8 +29,9 @@ from ragtune.components.uploads import Uploads
 from ragtune.config import Settings, resolve_home
 from ragtune.finetune.registry import AdapterRegistry
 from ragtune.keys import KeyStore
-from ragtune.models.embedder import Embedder, load_embedder
+from ragtune.models.embedder import Embedder, backend_for_index, load_embedder
 from ragtune.models.factory import GeneratorFactory, model_generators
+from ragtune.store.factory import recorded_embedder
 
 
 class Workspace:
@@ -51,7 +52,14 @@ class Workspace:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return self._embedder or load_embedder(self.settings.embedder, self.settings.device)
+        """The configured embedder on the backend the index was built with (an index built by the float model
+        keeps opening with it after the default backend changes; see ``backend_for_index``). Replay and the
+        evaluation corpora use this one too, so they embed exactly as the index did."""
+        if self._embedder is not None:
+            return self._embedder
+        s = self.settings
+        backend = backend_for_index(recorded_embedder(s), s.embedder, s.embedder_backend, s.device)
+        return load_embedder(s.embedder, s.device, backend)
 
     @cached_property
     def documents(self) -> DocumentIndex:

@@ -65,12 +65,18 @@ def main(
         "postgresql://user@host:5432/db (default: $RAGTUNE_STORE, else lance; prefer the variable for a URL with a "
         "password)", show_default=False,
     ),
+    embedder_backend: Optional[str] = typer.Option(
+        None, "--embedder-backend", help="how the embedder runs: auto, torch, onnx or onnx-int8 (default: "
+        "$RAGTUNE_EMBEDDER_BACKEND, else auto); an existing index keeps the vectors it was built with",
+        show_default=False,
+    ),
     version: bool = typer.Option(
         False, "--version", callback=show_version, is_eager=True, help="print the version and exit"
     ),
 ) -> None:
     state.home = home
     state.store = store
+    state.embedder_backend = embedder_backend
 
 
 ingest_cmd.register(app)

@@ -77,6 +77,12 @@ class Answerer:
         if retrieval is None:
             answer = answer_closed_book(body["question"], generator, params)
         else:
+            recorded = retrieval.get("embedder")  # records made before ragtune 0.3 name none: the float model
+            if recorded is not None and recorded != self.documents.embedder.model_id:
+                raise ModelError(
+                    f"audit record {record.id} was retrieved with embedder {recorded!r}, but this index is "
+                    f"searched with {self.documents.embedder.model_id!r}: replay needs the index the answer "
+                    "was made from (an index keeps its embedder; was this home rebuilt?)")
             searcher = self.documents.searcher_at(body["store_version"], replace(
                 self.documents.settings.retrieval, candidates=retrieval["candidates"], rrf_k=retrieval["rrf_k"],
                 # records made before z-score fusion (ragtune 0.2) name no method: they were fused with RRF

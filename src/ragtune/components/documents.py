@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ragtune.config import RetrievalConfig, Settings
-from ragtune.errors import IndexSchemaError, InputError, NotFoundError, StoreBusyError
+from ragtune.errors import EmbedderMismatchError, IndexSchemaError, InputError, NotFoundError, StoreBusyError
 from ragtune.ingest.history import append_history, history_entry
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
 from ragtune.ingest.sources import ExpandedSources, expand_sources, file_in_folder
@@ -289,7 +289,9 @@ def corpus_index(settings: Settings, embedder: Embedder, corpus: str | Path) -> 
     try:
         # mirrored, not just added to: a line removed from the corpus file must not linger as a gold document
         index.sync(corpus_path)
-    except IndexSchemaError:  # a cache built by an older ragtune: rebuild it rather than ask the user to
+    # a cache built by an older ragtune, or with another embedder (the main index's was rebuilt): rebuild it
+    # rather than ask the user to
+    except (IndexSchemaError, EmbedderMismatchError):
         shutil.rmtree(home)
         index = DocumentIndex(corpus_settings, embedder)
         index.sync(corpus_path)

@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import matplotlib
-from matplotlib.figure import Figure
-
 from ragtune.economics.estimate import CostEstimate, series
 from ragtune.economics.model import LABEL
-from ragtune.evaluate.plots import STYLE, to_svg
 
 COLORS = {"prompt": "#4c72b0", "rag": "#dd8452", "finetune": "#55a868", "rag+finetune": "#8172b3"}
 DASHES = {"prompt": "-", "rag": "--", "finetune": "-.", "rag+finetune": ":"}
@@ -20,6 +16,12 @@ def cost_plot(estimate: CostEstimate) -> str | None:
     lines = series(estimate)
     if not lines:
         return None
+    # imported here: matplotlib costs every CLI command ~0.5 s of imports, and only reports draw plots
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from ragtune.evaluate.plots import STYLE, to_svg
+
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(6.4, 3.6))
         ax = figure.add_subplot()

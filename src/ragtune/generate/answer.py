@@ -183,6 +183,8 @@ def prepare_answer(question: str, *, searcher: Searcher, config: AnswerConfig,
                  "fusion": searcher.config.fusion, "rrf_k": searcher.config.rrf_k,
                  "min_relevance": config.min_relevance,
                  "min_support": config.min_support,
+                 # which vectors the dense search compared: replay must embed the question the same way
+                 "embedder": searcher.embedder.model_id,
                  "filters": (filters or Filters()).to_json()}
     return PreparedAnswer(question, list(result.hits), messages, decided, config, retrieval, result.store_version,
                           retrieved_ms, started)

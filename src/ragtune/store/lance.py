@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 import pyarrow as pa
 
-from ragtune.errors import IndexSchemaError, StoreError, VersionCollectedError
+from ragtune.errors import EmbedderMismatchError, IndexSchemaError, StoreError, VersionCollectedError
 from ragtune.store.base import (
     CHUNK_COLUMNS,
     RESULT_COLUMNS,
@@ -127,7 +127,7 @@ class LanceStore:
         if found.get("schema") != SCHEMA_VERSION:
             raise IndexSchemaError(schema_mismatch(self.root, found.get("schema")))
         if found.get("embedder") != self.embedder_id or found.get("dim") != self.dim:
-            raise StoreError(
+            raise EmbedderMismatchError(
                 f"the index in {self.root} was built with embedder {found.get('embedder')!r} "
                 f"({found.get('dim')}-d), not {self.embedder_id!r}: use that embedder or a new --home"
             )

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ragtune.config import redact_url
-from ragtune.errors import StoreError, StoreUnavailableError, VersionCollectedError
+from ragtune.errors import EmbedderMismatchError, StoreError, StoreUnavailableError, VersionCollectedError
 from ragtune.store.base import (
     CHUNK_COLUMNS,
     RESULT_COLUMNS,
@@ -109,6 +109,23 @@ def filters_sql(filters: Filters, alias: str = "c") -> tuple[str, dict]:
         clauses.append(f"(cardinality({alias}.groups) = 0 OR {alias}.groups && %(f_groups)s::text[])")
         params["f_groups"] = sorted(groups)
     return " AND ".join(clauses) or "TRUE", params
+
+
+def recorded_embedder(url: str, namespace: str = "") -> str | None:
+    """The embedder id the index in this database and namespace was built with; None when there is no index."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise StoreError("the PostgreSQL store needs psycopg: pip install 'ragtune[postgres]'") from exc
+    schema = schema_for(namespace)
+    try:
+        with psycopg.connect(PostgresStore._conninfo(url), autocommit=True, connect_timeout=15) as conn:
+            if conn.execute("SELECT to_regclass(%s)", (f"{schema}.meta",)).fetchone()[0] is None:
+                return None
+            row = conn.execute(f"SELECT value FROM {schema}.meta WHERE key = 'embedder'").fetchone()
+    except psycopg.OperationalError as exc:
+        raise StoreError(f"cannot connect to {redact_url(url)}: {str(exc).strip()}") from exc
+    return row[0] if row else None
 
 
 @dataclass
@@ -209,7 +226,7 @@ class PostgresStore:
                         (self.embedder_id, str(self.dim)))
             meta = dict(cur.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("embedder") != self.embedder_id or meta.get("dim") != str(self.dim):
-            raise StoreError(
+            raise EmbedderMismatchError(
                 f"the index in {redact_url(self.url)} (schema {self.schema}) was built with embedder "
                 f"{meta.get('embedder')!r} ({meta.get('dim')}-d), not {self.embedder_id!r}: use that embedder or "
                 "another database")

@@ -10,7 +10,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import DependencyError
 from tests.ingest.parsers.helpers import EXAMPLES, kinds, parse_error, texts, write
 
-from ragtune.ingest.parsers import parse_file, pdf
+from ragtune.ingest.parsers import parse_file
 from ragtune.testing.pdf import write_text_pdf
 from ragtune.types import Block
 
@@ -177,7 +177,7 @@ def test_aes_pdf_without_the_crypto_package_says_what_to_install(
     def reader_needing_crypto(stream: object) -> None:
         raise DependencyError("cryptography>=3.1 is required for AES algorithm")
 
-    monkeypatch.setattr(pdf, "PdfReader", reader_needing_crypto)
+    monkeypatch.setattr("pypdf.PdfReader", reader_needing_crypto)  # pdf.py imports it when it opens a file
     path = tmp_path / "aes.pdf"
     write_text_pdf(path, [["Text."]])
     reason = parse_error(path).reason

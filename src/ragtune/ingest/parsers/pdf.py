@@ -11,14 +11,15 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
-
-from pypdf import PdfReader
-from pypdf.errors import DependencyError, LimitReachedError
+from typing import TYPE_CHECKING
 
 from ragtune.config import IngestConfig
 from ragtune.errors import ParseError
 from ragtune.ingest.parsers.pdf_layout import pdf_blocks
 from ragtune.types import ParsedDocument
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 
 def parse_pdf(source: str, data: bytes, limits: IngestConfig,
@@ -59,6 +60,8 @@ def _too_slow(done: int, total: int, seconds: float) -> str:
 
 
 def _open_pdf(source: str, data: bytes) -> PdfReader:
+    from pypdf import PdfReader  # imported here: it costs every CLI command ~0.2 s, and only PDFs need it
+
     try:
         reader = PdfReader(io.BytesIO(data))  # also tries the empty password on an encrypted file
         opened = reader.decrypt("") if reader.is_encrypted else True
@@ -71,6 +74,8 @@ def _open_pdf(source: str, data: bytes) -> PdfReader:
 
 def _pdf_failure(source: str, exc: Exception) -> ParseError:
     """Turn any pypdf exception into a one-line ParseError (pypdf raises many exception types)."""
+    from pypdf.errors import DependencyError, LimitReachedError
+
     if isinstance(exc, DependencyError):
         # AES-encrypted PDFs, even ones that open without a password, need the optional crypto package.
         return ParseError(

@@ -1,0 +1,91 @@
+"""The ONNX backends against the float PyTorch reference, on the real bundled model (slow: exports it once into a
+temporary cache, ~15 s)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ragtune.models.embedder import load_embedder
+
+pytestmark = pytest.mark.slow
+
+LONG = " ".join(f"Sentence {i} of a long report about river {i % 7} and its bridges." for i in range(60))
+TEXTS = [
+    "Who is the budget owner of Project Heron?",
+    "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy.",
+    LONG,  # ~800 tokens: both must truncate it to the same 256
+    LONG + " An ending the model never sees.",
+    "  padded with whitespace  ",
+    "a",
+    "Zürich, São Paulo, Kraków — 東京 and Москва; emoji 🚀🔥, maths ∑ x² ≤ ∞",
+    "\n\n# Heading\n\n- a list item\n- another, with `code`\n",
+    "word " * 300,
+]
+EMPTYISH = ["", "   "]
+
+
+@pytest.fixture(scope="module")
+def backends(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RAGTUNE_CACHE", str(tmp_path_factory.mktemp("cache")))
+    yield {name: load_embedder("default", None, name) for name in ("torch", "onnx", "onnx-int8")}
+    mp.undo()
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def test_onnx_float_gives_the_reference_vectors(backends):
+    texts = TEXTS + EMPTYISH
+    ref, got = backends["torch"].embed(texts), backends["onnx"].embed(texts)
+    assert got.dtype == np.float32 and got.shape == (len(texts), 384)
+    assert np.abs(got - ref).max() < 1e-4
+    assert cosines(got, ref).min() >= 0.9999
+
+
+def test_onnx_int8_stays_close_to_the_reference(backends):
+    ref, got = backends["torch"].embed(TEXTS), backends["onnx-int8"].embed(TEXTS)
+    assert cosines(got, ref).min() >= 0.99
+    # an empty text has no content to keep: its vector (the special tokens alone) moves a little more
+    empty = cosines(backends["onnx-int8"].embed(EMPTYISH), backends["torch"].embed(EMPTYISH))
+    assert empty.min() >= 0.97
+
+
+@pytest.mark.parametrize("name", ["onnx", "onnx-int8"])
+def test_long_texts_are_truncated_like_the_reference(backends, name):
+    long, longer = backends[name].embed([LONG, LONG + " An ending the model never sees."])
+    assert np.allclose(long, longer, atol=1e-6)
+    assert backends[name].max_tokens == backends["torch"].max_tokens
+
+
+def test_onnx_float_vectors_do_not_depend_on_the_batch(backends):
+    embedder = backends["onnx"]
+    together = embedder.embed(TEXTS, batch_size=3)
+    alone = np.stack([embedder.embed([t])[0] for t in TEXTS])
+    assert np.allclose(together, alone, atol=1e-5)
+    assert np.allclose(embedder.embed(TEXTS[::-1])[::-1], together, atol=1e-5)
+    assert embedder.embed([]).shape == (0, 384)
+
+
+def test_onnx_int8_vectors_depend_a_little_on_the_batch(backends):
+    """Dynamic quantization scales each activation tensor by its batch's range, so a text's int8 vector moves
+    slightly with the texts it is batched with (docs/retrieval.md); the same batch gives the same vectors."""
+    embedder = backends["onnx-int8"]
+    together = embedder.embed(TEXTS, batch_size=3)
+    alone = np.stack([embedder.embed([t])[0] for t in TEXTS])
+    assert cosines(together, backends["torch"].embed(TEXTS)).min() >= 0.99
+    assert cosines(alone, backends["torch"].embed(TEXTS)).min() >= 0.99
+    assert cosines(together, alone).min() >= 0.98  # two quantized vectors, each within 0.99 of the reference
+    assert np.array_equal(embedder.embed(TEXTS, batch_size=3), together)
+    assert np.array_equal(embedder.embed([TEXTS[0]])[0], alone[0])
+
+
+def test_token_counts_match_the_reference(backends):
+    assert backends["onnx"].count_tokens(TEXTS + EMPTYISH) == backends["torch"].count_tokens(TEXTS + EMPTYISH)
+
+
+def test_model_ids_separate_the_int8_vectors(backends):
+    assert backends["torch"].model_id == backends["onnx"].model_id == "all-MiniLM-L6-v2"
+    assert backends["onnx-int8"].model_id == "all-MiniLM-L6-v2+onnx-int8"
