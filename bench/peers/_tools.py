@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 import time
+import unicodedata
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -56,14 +57,14 @@ class Hit:
     text: str
 
 
-class Tool(Protocol):
+class Tool(Protocol):  # VectorCache is defined below; annotations are strings (from __future__)
     name: str
     modes: tuple[str, ...]
     packages: tuple[str, ...]
 
     def config(self) -> dict: ...
     def load(self) -> None: ...
-    def build(self, docs: list[Doc]) -> dict: ...
+    def build(self, docs: list[Doc], cache: VectorCache | None = None) -> dict: ...
     def search(self, query: str, mode: str, k: int) -> list[Hit]: ...
     def embed_query(self, query: str) -> None: ...
 
@@ -95,11 +96,59 @@ def model_path() -> Path:
 
 
 _WS = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\ufeff]")
 
 
 def squash(text: str) -> str:
-    """Whitespace-insensitive form, to test whether a stored chunk is still part of its document's text."""
-    return _WS.sub(" ", text).strip()
+    """The form in which a stored chunk is tested for still being part of its document's text: NFKC, control
+    and zero-width characters dropped, whitespace collapsed. ragtune stores its text normalized that way
+    (``ragtune.ingest.normalize``: ``km²`` becomes ``km2``), so the test applies it to every tool alike."""
+    return _WS.sub(" ", _CONTROL.sub("", unicodedata.normalize("NFKC", text))).strip()
+
+
+class VectorCache:
+    """MiniLM vectors of texts embedded before, keyed by the SHA-256 of the exact text, kept on disk
+    (``vectors.npy`` + ``keys.txt`` under ``--cache``). The freshness benchmark builds three 10,000-document
+    indexes; with the cache each distinct text is embedded once across tools and runs. Only first builds read it:
+    every update is embedded by the tool's own model call."""
+
+    def __init__(self, folder: Path) -> None:
+        import numpy as np
+
+        self.folder = folder
+        self.vectors: dict[str, "np.ndarray"] = {}
+        keys, arrays = folder / "keys.txt", folder / "vectors.npy"
+        if keys.exists() and arrays.exists():
+            matrix = np.load(arrays)
+            self.vectors = dict(zip(keys.read_text().split(), matrix))
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def key(text: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def lookup(self, texts: list[str], embed) -> list:
+        """Vectors of ``texts``: cached ones from the cache, the others from ``embed(missing texts)``."""
+        keys = [self.key(t) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self.vectors}.items())
+        if missing:
+            for (k, _), vector in zip(missing, embed([t for _, t in missing])):
+                self.vectors[k] = vector
+        self.misses += len(missing)
+        self.hits += len(texts) - len(missing)
+        return [self.vectors[k] for k in keys]
+
+    def save(self) -> None:
+        import numpy as np
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        keys = list(self.vectors)
+        np.save(self.folder / "vectors.npy.tmp.npy", np.asarray([self.vectors[k] for k in keys], dtype=np.float32))
+        (self.folder / "keys.txt.tmp").write_text("\n".join(keys) + "\n")
+        (self.folder / "vectors.npy.tmp.npy").replace(self.folder / "vectors.npy")
+        (self.folder / "keys.txt.tmp").replace(self.folder / "keys.txt")
 
 
 # ---- ragtune ------------------------------------------------------------------------------------------------
@@ -112,10 +161,16 @@ class TimedEmbedder:
         self.inner = inner
         self.model_id, self.dim = inner.model_id, inner.dim
         self.seconds = 0.0
+        self.cache: VectorCache | None = None  # set during a freshness build only
 
     def embed(self, texts, batch_size: int = 64):
+        import numpy as np
+
         t = time.perf_counter()
         try:
+            if self.cache is not None and len(texts):
+                vectors = self.cache.lookup(list(texts), lambda m: self.inner.embed(m, batch_size=batch_size))
+                return np.asarray(vectors, dtype=np.float32)
             return self.inner.embed(texts, batch_size=batch_size)
         finally:
             self.seconds += time.perf_counter() - t
@@ -176,11 +231,15 @@ class Ragtune:
             paths.append(path)
         return paths
 
-    def build(self, docs: list[Doc]) -> dict:
+    def build(self, docs: list[Doc], cache: VectorCache | None = None) -> dict:
         """Writing the files is setup (they are the user's documents); ``ingest`` is timed by the caller."""
         self.write_files(docs)
         self.embedder.seconds = 0.0
-        report = self.workspace.documents.ingest([self.folder], source=self.SOURCE)
+        self.embedder.cache = cache
+        try:
+            report = self.workspace.documents.ingest([self.folder], source=self.SOURCE)
+        finally:
+            self.embedder.cache = None
         return {"chunks": report.chunks, "embed_seconds": self.embedder.seconds, "report_seconds": report.seconds}
 
     def doc_id(self, stored_id: str) -> str:
@@ -241,8 +300,8 @@ class LlamaIndex:
             "bm25": "BM25Retriever.from_defaults(docstore=index.docstore, stemmer=PyStemmer english, language=en)",
             "hybrid": f"QueryFusionRetriever([vector, bm25], mode=reciprocal_rerank, num_queries=1, "
                       f"use_async=False, llm=MockLLM()); each list {FUSION_DEPTH} deep",
-            "update": "index.refresh_ref_docs(changed documents), then BM25Retriever rebuilt from the docstore "
-                      "(it keeps its own copy of the nodes)",
+            "update": "index.refresh_ref_docs(changed documents), then the retrievers made anew (BM25Retriever "
+                      "rebuilt from the docstore, vector retriever and QueryFusionRetriever re-created)",
         }
 
     def load(self) -> None:
@@ -266,13 +325,28 @@ class LlamaIndex:
 
         return [Document(text=d.text, id_=d.id) for d in docs]
 
-    def build(self, docs: list[Doc]) -> dict:
-        from llama_index.core import VectorStoreIndex
+    def build(self, docs: list[Doc], cache: VectorCache | None = None) -> dict:
+        from llama_index.core import StorageContext, VectorStoreIndex
         from llama_index.core.node_parser import SentenceSplitter
+        from llama_index.core.schema import MetadataMode
 
         splitter = SentenceSplitter(chunk_size=CHUNK_TOKENS, chunk_overlap=CHUNK_OVERLAP, tokenizer=self._tokenize)
-        self.index = VectorStoreIndex.from_documents(self._documents(docs), transformations=[splitter],
-                                                     embed_model=self.embed_model)
+        documents = self._documents(docs)
+        if cache is None:
+            self.index = VectorStoreIndex.from_documents(documents, transformations=[splitter],
+                                                         embed_model=self.embed_model)
+        else:
+            # what from_documents does, with each node's vector given up front (the index embeds only nodes
+            # without one): record the document hashes refresh_ref_docs compares, split, build from the nodes
+            storage = StorageContext.from_defaults()
+            for doc in documents:
+                storage.docstore.set_document_hash(doc.id_, doc.hash)
+            nodes = splitter(documents)
+            texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+            for node, vector in zip(nodes, cache.lookup(texts, self.embed_model.get_text_embedding_batch)):
+                node.embedding = [float(x) for x in vector]
+            self.index = VectorStoreIndex(nodes, storage_context=storage, transformations=[splitter],
+                                          embed_model=self.embed_model)
         self._retrievers()
         return {"chunks": len(self.index.docstore.docs)}
 
@@ -308,7 +382,9 @@ class LlamaIndex:
     # freshness
     def update(self, docs: list[Doc], path: str) -> dict:
         refreshed = self.index.refresh_ref_docs(self._documents(docs))
-        if path == "refresh+bm25":
+        if path == "refresh+retrievers":
+            # retrievers made before the refresh keep serving the old state: the vector retriever does not see
+            # the new nodes and BM25Retriever holds its own copy of the old ones, so all are made anew
             self._retrievers()
         return {"updated": sum(refreshed)}
 
@@ -382,16 +458,26 @@ class Haystack:
         self.dense = InMemoryEmbeddingRetriever(document_store=self.store, top_k=FUSION_DEPTH)
         self.joiner = DocumentJoiner(join_mode="reciprocal_rank_fusion")
 
-    def _chunks(self, docs: list[Doc]):
+    def _chunks(self, docs: list[Doc], cache: VectorCache | None = None):
         from haystack import Document
 
         split = self.splitter.run(documents=[Document(id=d.id, content=d.text) for d in docs])["documents"]
-        return self.doc_embedder.run(documents=split)["documents"]
+        if cache is None:
+            return self.doc_embedder.run(documents=split)["documents"]
 
-    def build(self, docs: list[Doc]) -> dict:
+        def embed(texts: list[str]) -> list:
+            done = self.doc_embedder.run(documents=[Document(content=t) for t in texts])["documents"]
+            return [d.embedding for d in done]
+
+        # the embedder embeds exactly the content here (no meta fields, no prefix or suffix), so that is the key
+        for chunk, vector in zip(split, cache.lookup([c.content for c in split], embed)):
+            chunk.embedding = [float(x) for x in vector]
+        return split
+
+    def build(self, docs: list[Doc], cache: VectorCache | None = None) -> dict:
         from haystack.document_stores.types import DuplicatePolicy
 
-        self.store.write_documents(self._chunks(docs), policy=DuplicatePolicy.OVERWRITE)
+        self.store.write_documents(self._chunks(docs, cache), policy=DuplicatePolicy.OVERWRITE)
         return {"chunks": self.store.count_documents()}
 
     def search(self, query: str, mode: str, k: int) -> list[Hit]:

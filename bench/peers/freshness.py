@@ -6,25 +6,34 @@ each 4-8 sentences drawn with ``random.Random(--seed)`` from the pool of all sen
 sentence ends). Every document text is distinct (checked).
 
 Then, on the same index, three rounds change 1, 10 and 100 documents (different documents each round, drawn with
-the same seed): each changed document gets a new text — a sentence with a made-up marker word unique to that
-change, then 4-8 new pool sentences. Per round and tool (and per documented update path) it records:
+the same seed): each changed document gets a new text — a made-up marker word unique to that change, then 4-8
+new pool sentences. Per round and tool (and per documented update path) it records:
 
 - ``searchable_s``: from the start of the tool's update call until its first hybrid search returns (the first
-  search pays whatever refresh the tool does lazily); then every changed document is searched for by its marker
-  sentence and must be in the top 10 with its new text (``found``);
+  search pays whatever refresh the tool does lazily), searching the opening 40 words of the new text; then every
+  changed document is searched for the same way and must be in the top 10 with its new text (``found``);
 - ``stale_stored``: chunks the tool still stores for the changed documents whose text is no longer part of the
   document (whitespace-insensitive substring test; LlamaIndex's BM25 retriever keeps its own copy of the nodes,
   so its copy counts too);
-- ``stale_retrievable``: hits holding such old text among the top 10 of a search with the old text's opening.
+- ``stale_retrievable``: distinct hits holding such old text among the top 10 of a bm25 and of a hybrid search
+  for the old text's opening 40 words.
 
 Update paths: ragtune through its in-process Python API — ``documents.sync(folder)`` (mirror the folder: hash every
 file, re-index the changed ones) and ``documents.ingest_folder_file`` per changed file (the path behind the HTTP
-upload route); no CLI process start-up is included. LlamaIndex: ``refresh_ref_docs`` alone, and followed by a
-rebuild of the BM25 retriever from the docstore. Haystack: ``write_documents(policy=DuplicatePolicy.OVERWRITE)``
+upload route); no CLI process start-up is included. LlamaIndex: ``refresh_ref_docs`` alone (the retrievers made
+before it kept), and followed by making the retrievers anew (BM25Retriever from the docstore, the vector retriever
+and the fusion retriever). Haystack: ``write_documents(policy=DuplicatePolicy.OVERWRITE)``
 alone, and after deleting the changed documents' old chunks by ``meta.source_id``. Each tool builds its index
-once, in its own process, embedding every chunk with the real model (no vector cache); the paths of one tool
-then run one after the other on that index, each changing its own documents (none changes twice). The model load and the first build are
-outside the measurements (the build time is recorded).
+once, in its own process; the paths of one tool then run one after the other on that index, each changing its
+own documents (none changes twice). The model load and the first build are outside the measurements.
+
+Embedding 10,000 documents three times is slow on 2 cores, so first builds take vectors from a cache on disk
+(``--cache``; keyed by the SHA-256 of the exact text embedded, filled by the same model the first time a text is
+seen): ragtune through a caching ``Embedder`` passed to ``Workspace``, LlamaIndex through nodes that carry their
+``embedding`` before ``VectorStoreIndex(nodes)`` (the document hashes ``refresh_ref_docs`` compares are recorded
+as ``from_documents`` does), Haystack through ``Document.embedding`` set before ``write_documents``. The cache is
+never used for an update: every changed document is embedded by the tool's own model call, inside the timing.
+``--no-cache`` embeds the first builds too. The recorded build time therefore says little (cache hits vary).
 
 Acceptance check (issue 15): 1 changed document in 10,000 searchable through ragtune in <= 0.5 s with 0 stale.
 
@@ -53,18 +62,19 @@ DATA = HERE.parent.parent.parent / "shared" / "data"
 CORPORA = ("squad_dev_corpus.jsonl", "nqswap_dev_corpus.jsonl")
 ROUNDS = (1, 10, 100)
 TOOLS = ("ragtune", "llamaindex", "haystack")  # plain bm25s has no update path: it re-indexes everything
-PATHS = {"ragtune": ("sync", "upload"), "llamaindex": ("refresh", "refresh+bm25"),
+PATHS = {"ragtune": ("sync", "upload"), "llamaindex": ("refresh", "refresh+retrievers"),
          "haystack": ("overwrite", "delete+overwrite")}
 PATH_LABELS = {
     "sync": "documents.sync(folder)",
     "upload": "documents.ingest_folder_file per file (HTTP upload path)",
-    "refresh": "refresh_ref_docs",
-    "refresh+bm25": "refresh_ref_docs + BM25Retriever rebuilt",
+    "refresh": "refresh_ref_docs (retrievers made before it kept)",
+    "refresh+retrievers": "refresh_ref_docs + retrievers made anew",
     "overwrite": "write_documents(OVERWRITE)",
     "delete+overwrite": "delete old chunks by source_id + write_documents(OVERWRITE)",
 }
 K = 10
 GOAL_SECONDS = 0.5
+DEFAULT_CACHE = Path(os.environ.get("RAGTUNE_CACHE", Path.home() / ".cache" / "ragtune")) / "bench-vectors" / "all-MiniLM-L6-v2"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 
@@ -75,6 +85,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of " + ",".join(TOOLS))
     parser.add_argument("--skip-missing", action="store_true",
                         help="leave out a peer that is not installed instead of failing")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+                        help="folder of cached MiniLM vectors for first builds (default %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="embed every first build with the model")
     parser.add_argument("--name", default="peers_freshness", help="result file name under bench/results/")
     parser.add_argument("--quick", action="store_true", help="1,000 documents; recorded in the results")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -126,7 +139,7 @@ def plan_changes(docs: list[Doc], pool: list[str], seed: int, paths: int) -> lis
         for size in ROUNDS:
             batch = []
             for j in range(size):
-                marker = f"Revision note zqp{p}v{size:03d}x{j:03d}k marks this updated document."
+                marker = f"Revision zqp{p}v{size:03d}x{j:03d}k."
                 batch.append(Doc(docs[next(chosen)].id, f"{marker} {draw_text(rng, pool)}"))
             rounds.append(batch)
         plans.append(rounds)
@@ -141,32 +154,44 @@ def stale(hits, current: dict[str, str], ids: set[str]) -> int:
     return sum(1 for h in hits if h.doc_id in ids and squash(h.text) not in squash(current[h.doc_id]))
 
 
+def opening(text: str, words: int = 40) -> str:
+    return " ".join(text.split()[:words])
+
+
+def found(hits, doc: Doc) -> bool:
+    """The changed document is among the hits with its new text (the chunk holding its marker)."""
+    marker = doc.text.split(" ", 2)[1]
+    return any(h.doc_id == doc.id and marker in h.text for h in hits)
+
+
+def stale_hits(tool, query: str, current: dict[str, str], doc_id: str) -> int:
+    """Old-text hits of ``doc_id`` in the top ``K`` of a bm25 or a hybrid search for its old text (fusion can push
+    a hit found by one retriever only out of the hybrid top ``K``; the bm25 list shows it)."""
+    hits = {(h.doc_id, h.text) for mode in ("bm25", "hybrid") for h in tool.search(query, mode, K)}
+    return stale([_tools.Hit(d, t) for d, t in hits], current, {doc_id})
+
+
 def run_round(tool, path: str, batch: list[Doc], old: dict[str, str], current: dict[str, str]) -> dict:
+    """Update, then one hybrid search for the first changed document (timed, and it must find it); then search
+    for every changed document and for its old text (not timed)."""
     ids = {d.id for d in batch}
-    first = batch[0].text.split(". ", 1)[0]
     t = time.perf_counter()
     report = tool.update(batch, path)
     update_s = time.perf_counter() - t
-    hits = tool.search(first, "hybrid", K)
+    hits = tool.search(opening(batch[0].text), "hybrid", K)
     searchable_s = time.perf_counter() - t
     for doc in batch:
         current[doc.id] = doc.text
-    found_first = any(h.doc_id == batch[0].id and squash(first) in squash(h.text) for h in hits)
-    found = 0
-    retrievable = 0
-    for doc in batch:
-        marker = doc.text.split(". ", 1)[0]
-        found += any(h.doc_id == doc.id and squash(marker) in squash(h.text)
-                     for h in tool.search(marker, "hybrid", K))
-        opening = " ".join(old[doc.id].split()[:40])
-        retrievable += stale(tool.search(opening, "hybrid", K), current, {doc.id})
+    first_found = found(hits, batch[0])
+    found_all = sum(found(tool.search(opening(doc.text), "hybrid", K), doc) for doc in batch)
+    retrievable = sum(stale_hits(tool, opening(old[doc.id]), current, doc.id) for doc in batch)
     return {"path": path, "changed": len(batch), "update_s": update_s, "searchable_s": searchable_s,
-            "first_search_s": searchable_s - update_s, "first_found": found_first, "found": found,
+            "first_search_s": searchable_s - update_s, "first_found": first_found, "found": found_all,
             "stale_stored": stale(tool.stored(), current, ids), "stale_retrievable": retrievable,
             "report": report}
 
 
-def run_worker(tool_name: str, n: int, seed: int) -> dict:
+def run_worker(tool_name: str, n: int, seed: int, cache_dir: Path | None) -> dict:
     docs, pool = make_corpus(n, seed)
     paths = PATHS[tool_name]
     plans = plan_changes(docs, pool, seed, len(paths))
@@ -174,9 +199,14 @@ def run_worker(tool_name: str, n: int, seed: int) -> dict:
     t = time.perf_counter()
     tool.load()
     load_s = time.perf_counter() - t
+    cache = _tools.VectorCache(cache_dir) if cache_dir else None
     t = time.perf_counter()
-    built = tool.build(docs)
+    built = tool.build(docs, cache)
     build_s = time.perf_counter() - t
+    if cache is not None:
+        built["vector_cache"] = {"hits": cache.hits, "misses": cache.misses}
+        if cache.misses:
+            cache.save()
     current = {d.id: d.text for d in docs}
     baseline_stale = stale(tool.stored(), current, set(current))  # must be 0: checks the stale test itself
     results = []
@@ -194,7 +224,7 @@ def run_worker(tool_name: str, n: int, seed: int) -> dict:
 
 def spawn(tool: str, args: argparse.Namespace) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", tool, "--docs", str(args.docs),
-               "--seed", str(args.seed)]
+               "--seed", str(args.seed), "--cache", str(args.cache)] + (["--no-cache"] if args.no_cache else [])
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
            "HAYSTACK_TELEMETRY_ENABLED": "False"}
     proc = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -212,7 +242,7 @@ def acceptance(runs: dict[str, dict], docs: int) -> list[dict]:
         if r["changed"] != 1:
             continue
         ok = (r["searchable_s"] <= GOAL_SECONDS and r["stale_stored"] == 0 and r["stale_retrievable"] == 0
-              and r["found"] == 1)
+              and r["first_found"] and r["found"] == 1)
         checks.append({"check": f"ragtune {PATH_LABELS[r['path']]}: 1 changed doc in {docs:,} searchable "
                                 f"<= {GOAL_SECONDS} s, 0 stale",
                        "value": r["searchable_s"], "stale": r["stale_stored"] + r["stale_retrievable"],
@@ -223,7 +253,7 @@ def acceptance(runs: dict[str, dict], docs: int) -> list[dict]:
 def main() -> int:
     args = parse_args()
     if args.worker:
-        emit(run_worker(args.worker, args.docs, args.seed))
+        emit(run_worker(args.worker, args.docs, args.seed, None if args.no_cache else args.cache))
         return 0
     from _common import log, machine_info, markdown_table, write_result
 
