@@ -247,6 +247,7 @@ class Ragtune:
 
     def search(self, query: str, mode: str, k: int) -> list[Hit]:
         result = self.workspace.documents.search(query, mode=mode, k=k)
+        self.last_timings = dict(result.timings_ms)
         for stage, ms in result.timings_ms.items():
             self.timings.setdefault(f"{mode}.{stage}", []).append(ms)
         return [Hit(self.doc_id(h.chunk.doc_id), h.chunk.text) for h in result.hits]
@@ -261,13 +262,15 @@ class Ragtune:
         upload route (``POST /v1/documents``)."""
         paths = self.write_files(docs)
         documents = self.workspace.documents
+        self.embedder.seconds = 0.0  # the profile: how much of the update is the model embedding the new chunks
         if path == "sync":
             report = documents.sync(self.folder, source=self.SOURCE)
-            return {"updated": report.updated, "unchanged": report.unchanged, "embedded": report.embedded}
+            return {"updated": report.updated, "unchanged": report.unchanged, "embedded": report.embedded,
+                    "embed_s": self.embedder.seconds}
         updated = 0
         for file in paths:
             updated += documents.ingest_folder_file(self.folder, file, self.SOURCE).updated
-        return {"updated": updated}
+        return {"updated": updated, "embed_s": self.embedder.seconds}
 
     def stored(self) -> list[Hit]:
         store = self.workspace.documents.store
