@@ -18,7 +18,7 @@ DEMO_HOME := .ragtune-demo
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test test-fast test-all bench bench-quick bench-render lock clean
+.PHONY: setup demo test test-fast test-all bench bench-quick bench-peers bench-peers-quick bench-render lock clean
 
 ifeq ($(OWN_PY),yes)
 setup:
@@ -80,6 +80,7 @@ bench: setup
 	$(PY) bench/finetune.py --baseline-steps 10
 	$(PY) bench/serve.py
 	$(PY) bench/store.py
+	$(MAKE) bench-peers
 	$(PY) bench/render.py
 
 # Smaller samples, no fine-tuning (its table keeps the last full run, labelled with its commit): ~10 min on 2 cores.
@@ -93,6 +94,42 @@ bench-quick: setup
 	$(PY) bench/eval_speed.py --quick
 	$(PY) bench/embedding.py --quick
 	$(PY) bench/render.py
+
+# Side-by-side benchmarks with LlamaIndex, Haystack 2 and bm25s (bench/peers/). The peers pull many packages that
+# could move shared ones, so they live in their own venv, $(PEERS_VENV), never in $(VENV). torch goes in first,
+# pinned to the CPU wheel; then the model stack shared with ragtune (torch, transformers, sentence-transformers,
+# tokenizers, numpy, ...) is held to the versions in $(CONSTRAINTS), so every tool embeds with the same code. The
+# whole file cannot be used: llama-index-retrievers-bm25 needs PyStemmer < 3.
+PEERS_VENV := .venv-peers
+PEERS_PY := $(PEERS_VENV)/bin/python
+PEERS_STAMP := $(PEERS_VENV)/.installed
+PEERS_SHARED := torch|transformers|sentence-transformers|tokenizers|numpy|safetensors|scipy|scikit-learn|lancedb|pylance|pyarrow
+
+$(PEERS_STAMP): pyproject.toml Makefile $(CONSTRAINTS)
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_PY) -m pip install --upgrade pip
+	grep -i -E '^($(PEERS_SHARED))==' $(CONSTRAINTS) > $(PEERS_VENV)/shared-constraints.txt
+	$(PEERS_PY) -m pip install -c $(PEERS_VENV)/shared-constraints.txt torch==2.13.0
+	@# refuse a resolution that would swap torch or pull CUDA packages (a multi-GB download)
+	$(PEERS_PY) -m pip install --dry-run -c $(PEERS_VENV)/shared-constraints.txt \
+		-e '.[dev,peers-llamaindex,peers-haystack]' > $(PEERS_VENV)/dry-run.txt
+	@if grep '^Would install' $(PEERS_VENV)/dry-run.txt | grep -q -i -E '(^| )(torch|nvidia-[a-z0-9-]*|triton)-[0-9]'; then \
+		echo "bench-peers: the peers would replace torch or pull CUDA packages; see $(PEERS_VENV)/dry-run.txt" >&2; \
+		exit 1; \
+	fi
+	$(PEERS_PY) -m pip install -c $(PEERS_VENV)/shared-constraints.txt -e '.[dev,peers-llamaindex,peers-haystack]'
+	touch $(PEERS_STAMP)
+
+# Full size: every question of both dev sets, a 10,000-document freshness corpus (allow an hour on 2 cores).
+bench-peers: $(PEERS_STAMP)
+	$(PEERS_PY) bench/peers/retrieval.py
+	$(PEERS_PY) bench/peers/freshness.py
+	$(PEERS_PY) bench/render.py
+
+bench-peers-quick: $(PEERS_STAMP)
+	$(PEERS_PY) bench/peers/retrieval.py --quick
+	$(PEERS_PY) bench/peers/freshness.py --quick
+	$(PEERS_PY) bench/render.py
 
 # Only re-render docs/benchmarks.md from bench/results/*.json (standard library only: no setup needed).
 bench-render:
@@ -115,4 +152,4 @@ lock:
 	rm -rf $(LOCK_VENV) build
 
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) $(DEMO_HOME) .pytest_cache
+	rm -rf $(VENV) $(LOCK_VENV) $(PEERS_VENV) $(DEMO_HOME) .pytest_cache
