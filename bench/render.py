@@ -531,6 +531,104 @@ def store_block(payload: dict) -> str:
         markdown_table(["check", "value", "result"], checks),
     )
 
+PEER_LABELS = {"ragtune": "ragtune", "llamaindex": "LlamaIndex", "haystack": "Haystack 2", "bm25s": "bm25s (plain)"}
+PEER_SETS = {"squad": "SQuAD dev", "nqswap": "NQ-swap dev"}
+
+
+def ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.2f}x" if theirs else ""
+
+
+def peer_versions(r: dict) -> str:
+    return "Peer versions: " + ", ".join(f"{dist} {v}" for dist, v in r["versions"].items() if v) + "."
+
+
+def peers_block(payload: dict) -> str:
+    """bench/peers/retrieval.py: per set, every tool × mode, then per tool ingest and memory, with ragtune/tool
+    ratios (below 1 means ragtune is faster or smaller)."""
+    r = payload["results"]
+    parts = [
+        (f"Every tool returns its top {r['k']} chunks per question, collapsed to documents at their best rank and "
+         f"scored with `ragtune.evaluate.metrics`; {r['warmup']} warm-up questions per mode first. "
+         + peer_versions(r))
+    ]
+    for set_name, runs in r["sets"].items():
+        ours = runs.get("ragtune")
+        first = next(iter(runs.values()))
+        rows = []
+        for tool, run in runs.items():
+            for mode, m in run["modes"].items():
+                mine = ours["modes"].get(mode) if ours else None
+                rows.append([PEER_LABELS[tool], mode, m["ndcg@10"], m["recall@5"], m["recall@1"], m["mrr"],
+                             m["p50_ms"], m["p95_ms"], ratio(mine["p50_ms"], m["p50_ms"]) if mine else ""])
+        headers = ["tool", "mode", "nDCG@10", "recall@5", "recall@1", "MRR", "p50 ms", "p95 ms",
+                   "p50 ragtune / tool (same mode)"]
+        tools = [[PEER_LABELS[t], run["chunks"], run["ingest_s"], ratio(ours["ingest_s"], run["ingest_s"]) if ours else "",
+                  run["peak_rss_mb"], ratio(ours["peak_rss_mb"], run["peak_rss_mb"]) if ours else "",
+                  run["embed_query_p50_ms"] if run["embed_query_p50_ms"] is not None else "no model"]
+                 for t, run in runs.items()]
+        tool_headers = ["tool", "chunks", "ingest s", "ingest ragtune / tool", "peak RSS MB", "RSS ragtune / tool",
+                        "query embedding alone p50 ms"]
+        parts += [
+            (f"**{PEER_SETS.get(set_name, set_name)}**: {first['questions']} answerable questions, "
+             f"{first['documents']} passages."),
+            markdown_table(headers, rows, digits=3),
+            markdown_table(tool_headers, tools, digits=2),
+        ]
+        if ours and ours.get("stages_p50_ms"):
+            stages = ours["stages_p50_ms"]
+            hybrid = {k.split(".", 1)[1]: v for k, v in stages.items() if k.startswith("hybrid.")}
+            embed_share = hybrid.get("embed_ms", 0) / hybrid["total_ms"] if hybrid.get("total_ms") else 0
+            parts.append(
+                "ragtune hybrid stages, median ms: " + ", ".join(f"{k} {v:.2f}" for k, v in hybrid.items())
+                + f" (the query embedding is {embed_share:.0%} of the total). ragtune ingest spent "
+                f"{ours['embed_seconds']:.1f} s of {ours['ingest_s']:.1f} s in the embedder "
+                f"({ours['embed_seconds'] / ours['ingest_s']:.0%})."
+            )
+    configs = [[PEER_LABELS[t], key, value] for t, run in next(iter(r["sets"].values())).items()
+               for key, value in run["config"].items()]
+    parts.append(markdown_table(["tool", "setting", "configuration"], configs))
+    checks = [[PEER_SETS.get(c["set"], c["set"]), c["check"], f"{c['value']:.3f}", f"{c['target']:.3f}", c["detail"],
+               check_mark(c["ok"])] for c in r["checks"]]
+    parts.append(markdown_table(["set", "acceptance check", "value", "target", "against", "result"], checks))
+    return paragraphs(*parts)
+
+
+def peers_freshness_block(payload: dict) -> str:
+    r = payload["results"]
+    corpus = r["corpus"]
+    synthetic = corpus["documents"] - corpus["real_passages"]
+    intro = (
+        f"{corpus['documents']} documents: {corpus['real_passages']} real passages of the two dev sets and "
+        f"{synthetic} synthetic ones drawn from their sentences (seed {corpus['seed']}); rounds change "
+        f"{', '.join(map(str, corpus['rounds']))} documents per update path. Searches are hybrid, top {r['k']}. "
+        + peer_versions(r)
+    )
+    rows = [[PEER_LABELS[t], r["path_labels"][x["path"]], x["changed"], x["update_s"], x["first_search_s"],
+             x["searchable_s"], f"{x['found']}/{x['changed']}", x["stale_stored"], x["stale_retrievable"]]
+            for t, run in r["runs"].items() for x in run["rounds"]]
+    headers = ["tool", "update path", "changed docs", "update s", "first search s", "searchable s", "found",
+               "stale chunks stored", "stale hits retrievable"]
+    ours = r["runs"].get("ragtune")
+    # first builds read cached vectors (see the prose), so their times are not compared
+    builds = [[PEER_LABELS[t], run["chunks"], run["build_s"], run["peak_rss_mb"], run["baseline_stale"]]
+              for t, run in r["runs"].items()]
+    build_headers = ["tool", "chunks", "first build s (cached vectors)", "peak RSS MB",
+                     "stale before any change (must be 0)"]
+    checks = [[c["check"], f"{c['value']:.3f} s", c["stale"], check_mark(c["ok"])] for c in r["checks"]]
+    profile = [
+        [r["path_labels"][x["path"]], x["changed"], x["update_s"], x["report"]["embed_s"], x["first_search_s"],
+         x["first_search_stages_ms"].get("embed_ms", 0) / 1000]
+        for x in (ours or {}).get("rounds", []) if "embed_s" in x["report"] and x.get("first_search_stages_ms")
+    ]
+    parts = [intro, markdown_table(headers, rows, digits=3), markdown_table(build_headers, builds, digits=1)]
+    if profile:
+        parts.append(markdown_table(
+            ["ragtune update path (profile)", "changed docs", "update s", "of which embedding the new chunks s",
+             "first search s", "of which embedding the query s"], profile, digits=3))
+    parts.append(markdown_table(["acceptance check", "searchable after", "stale", "result"], checks))
+    return paragraphs(*parts)
+
 
 def summary_block(results: Mapping[str, dict]) -> str:
     rows: list[list] = []
@@ -564,6 +662,11 @@ def summary_block(results: Mapping[str, dict]) -> str:
     add("eval_speed", f"diagnose items/s batched / one at a time >= {speed['goal']:g}, identical verdict",
         f"{speed['speedup']:.2f}x, verdict {'identical' if speed['identical_verdict'] else 'different'}",
         speed["goal_met"])
+    for c in results["peers"]["results"]["checks"]:
+        add("peers", f"{PEER_SETS.get(c['set'], c['set'])}: {c['check']} ({c['detail']})", f"{c['value']:.3f}",
+            c["ok"])
+    for c in results["peers_freshness"]["results"]["checks"]:
+        add("peers_freshness", c["check"], f"{c['value']:.3f} s, {c['stale']} stale", c["ok"])
     return markdown_table(["benchmark", "goal", "measured", "result", "run (commit, quick/full)"], rows)
 
 
@@ -580,6 +683,8 @@ SECTIONS: dict[str, Callable[[dict], str]] = {
     "eval_speed": eval_speed_block,
     "store": store_block,
     "embedding": embedding_block,
+    "peers": peers_block,
+    "peers_freshness": peers_freshness_block,
 }
 
 

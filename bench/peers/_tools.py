@@ -116,7 +116,7 @@ class VectorCache:
         import numpy as np
 
         self.folder = folder
-        self.vectors: dict[str, "np.ndarray"] = {}
+        self.vectors: dict[str, np.ndarray] = {}
         keys, arrays = folder / "keys.txt", folder / "vectors.npy"
         if keys.exists() and arrays.exists():
             matrix = np.load(arrays)
@@ -211,10 +211,10 @@ class Ragtune:
         }
 
     def load(self) -> None:
+        import lancedb  # noqa: F401 — imported by the first store access otherwise, inside the ingest timing
+
         from ragtune import Workspace
         from ragtune.models.embedder import load_embedder
-
-        import lancedb  # noqa: F401 — imported by the first store access otherwise, inside the ingest timing
 
         inner = load_embedder()
         inner.embed(["warm up the model", "a second, slightly longer text to warm up the batch path"])

@@ -55,8 +55,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(1, str(HERE.parent))  # bench/ for _common; this folder stays first for _tools
 
-import _tools  # noqa: E402
-from _tools import LABELS, Doc, MissingPeer, emit, make, peak_rss_mb, squash  # noqa: E402
+import _tools
+from _tools import LABELS, Doc, MissingPeer, emit, make, peak_rss_mb, squash
 
 DATA = HERE.parent.parent.parent / "shared" / "data"
 CORPORA = ("squad_dev_corpus.jsonl", "nqswap_dev_corpus.jsonl")
@@ -228,7 +228,7 @@ def spawn(tool: str, args: argparse.Namespace) -> dict:
                "--seed", str(args.seed), "--cache", str(args.cache)] + (["--no-cache"] if args.no_cache else [])
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
            "HAYSTACK_TELEMETRY_ENABLED": "False"}
-    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"freshness: the {tool} worker failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
