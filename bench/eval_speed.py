@@ -75,7 +75,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ragtune-evalspeed-") as tmp:
         qa = Path(tmp) / "qa.jsonl"
         qa.write_text("".join(json.dumps(r) + "\n" for r in sample))
-        embedder, generators = load_embedder(), model_generators()
+        embedder, generators = load_embedder("default", None, "auto"), model_generators()
         sides = {name: Workspace(settings=replace(Settings(home=Path(tmp) / name), eval_batch_size=size),
                                  embedder=embedder, generators=generators)
                  for name, size in (("one_at_a_time", 1), ("batched", batch_size))}

@@ -345,6 +345,9 @@ def test_a_document_whose_chunks_do_not_match_its_row_is_repaired_by_the_next_in
     lost = next(cid for cid, _, _ in before if cid.startswith("docs/notes/doc1.md#"))
     store._chunks.delete(f"chunk_id = '{lost}'")  # a chunk lost behind the store's back
     assert store.inconsistent_documents() == {"docs/notes/doc1.md"}
+    assert store.inconsistent_documents(["docs/notes/doc1.md", "nope"]) == {"docs/notes/doc1.md"}
+    others = [d for d in store.fingerprints() if d != "docs/notes/doc1.md"]
+    assert others and store.inconsistent_documents(others) == set()
     report = fake_index.documents.ingest([docs])
     assert (report.updated, report.unchanged) == (1, 2)
     assert chunk_rows(fake_index) == before and store.inconsistent_documents() == set()

@@ -117,6 +117,11 @@ def test_sources_and_their_documents(store):
     assert [(s.name, s.synced) for s in store.sources()] == [("a", "2026-02-02"), ("b", "2026-01-01")]
     assert store.fingerprints("a") == {"a/1": "fp", "a/2": "fp"} and store.fingerprints("nope") == {}
     assert store.document_sources() == {"a/1": "a", "a/2": "a", "b/1": "b"}
+    # restricted to some ids (what ingesting a few files reads): unknown ids and an empty list give nothing
+    assert store.document_sources(["b/1", "a/2", "zz"]) == {"a/2": "a", "b/1": "b"}
+    assert store.document_sources([]) == {} and store.fingerprints(doc_ids=[]) == {}
+    assert store.fingerprints(doc_ids=["a/1", "b/1"]) == {"a/1": "fp", "b/1": "fp"}
+    assert store.fingerprints("a", doc_ids=["a/1", "b/1"]) == {"a/1": "fp"}
     assert store.source_counts() == {"a": (2, 4), "b": (1, 2)}
     assert store.remove_source("a") == 2
     assert [s.name for s in store.sources()] == ["b"] and store.counts() == (1, 2)
@@ -426,3 +431,45 @@ def test_native_search_honours_access_groups_inside_the_query(store):
     # a restricted caller still gets its full k (the filter is inside the search, not applied to its top k)
     assert len(store.search_lexical("apples", 2, Filters(groups=frozenset({"eng"})))) == 2
     assert len(store.search_dense(probe, 2, Filters(groups=frozenset({"eng"})))) == 2
+
+
+def test_a_searcher_folds_a_write_into_its_index_and_ranks_as_a_fresh_load_does(backend, tmp_path, monkeypatch):
+    """After a write, the next search loads only the chunks that changed (not the whole table), and every hit,
+    rank and score equals what a searcher loading the whole table at that version gives."""
+    topics = ["river bridges", "norman castles", "harbour ships", "tower clocks", "mountain passes"]
+    folder = tmp_path / "notes"
+    for i in range(40):
+        write(folder / f"n{i:02d}.md", f"# Note {i}\n\nA note about {topics[i % 5]} number {i}. " * (1 + i % 3))
+    held = Workspace(settings=backend.settings(), embedder=FakeEmbedder())
+    held.documents.ingest([folder])
+    queries = [("river bridges", "bm25"), ("castles number 7", "hybrid"), ("harbour", "dense"), ("note", "bm25")]
+
+    def results(ws: Workspace) -> list[list[tuple]]:
+        return [[(h.chunk.chunk_id, h.score, tuple(sorted(h.ranks.items()))) for h in
+                 ws.documents.search(q, mode=mode, k=20).hits] for q, mode in queries]
+
+    results(held)  # the held searcher has loaded this version
+    store = held.documents.store
+    loads: list = []
+    full_load = store.chunk_columns
+    monkeypatch.setattr(store, "chunk_columns", lambda chunk_ids=None: loads.append(chunk_ids) or full_load(chunk_ids))
+    writes = [
+        lambda: (write(folder / "n03.md", "# Note 3\n\nRewritten: river bridges and harbour ships."),
+                 held.documents.sync(folder)),
+        lambda: (write(folder / "n40.md", "# Note 40\n\nA new note about norman castles."),
+                 held.documents.ingest_folder_file(folder, folder / "n40.md", "notes")),
+        lambda: ((folder / "n11.md").unlink(), held.documents.sync(folder)),
+        lambda: ([write(folder / f"n{i:02d}.md", f"# Note {i}\n\nNow about tower clocks {i}.") for i in (5, 6, 7)],
+                 held.documents.sync(folder)),
+    ]
+    for step, change in enumerate(writes):
+        change()
+        got = results(held)
+        fresh = Workspace(settings=backend.settings(), embedder=FakeEmbedder())
+        assert got == results(fresh), f"write {step}"
+        fresh.documents.store.close()
+    assert loads and all(ids is not None and len(ids) <= 8 for ids in loads), loads  # never the whole table
+    hits = held.documents.search("Rewritten river", mode="bm25", k=3).hits
+    assert hits[0].chunk.doc_id.endswith("n03.md") and "Rewritten" in hits[0].chunk.text
+    assert not any(h.chunk.doc_id.endswith("n11.md") for h in held.documents.search("number 11", k=40).hits)
+    store.close()

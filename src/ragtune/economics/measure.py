@@ -338,7 +338,7 @@ def resolve(m: Measurements, given: Mapping[str, float], options: tuple[str, ...
                       f"{DRIFT_RETRAIN_SHARE:.0%} changed") if m.retrain_every_days is not None else ""
     retrain = pick("retrain_every_days", measured(m.retrain_every_days, m.history_entries, cadence_detail))
     embed = pick("embed_seconds_per_chunk", measured(m.embed_seconds_per_chunk, m.embedded_chunks,
-                                                     f"change history: ingest seconds per embedded chunk"))
+                                                     "change history: ingest seconds per embedded chunk"))
     chunks = pick("corpus_chunks", measured(m.corpus_chunks, m.history_entries, "change history: index size"))
     changed = pick("chunks_changed_per_day", measured(
         m.chunks_changed_per_day, m.history_entries,

@@ -32,6 +32,7 @@ from ragtune.types import Chunk, Document
 # Bump when parsing, normalization or chunking changes output, so every document is re-indexed once.
 PIPELINE_VERSION = 1
 FLUSH_CHUNKS = 512
+FEW_FILES = 64  # up to this many files, the plan reads the stored rows of those documents only
 
 
 @dataclass(frozen=True)
@@ -117,11 +118,13 @@ def run_ingest(
     known_sources = {s.name: s for s in store.sources()}
     _check_roots(known_sources, sources.roots)
     report = IngestReport(failed=list(sources.failures), skipped=sources.skipped)
-    owners = store.document_sources()
+    # A few files (an upload, one changed file) need the rows of their own ids only, not of the whole index.
+    few = None if remove_missing or len(sources.refs) > FEW_FILES else [ref.doc_id for ref in sources.refs]
+    owners = store.document_sources(few)
     names = {r.name for r in sources.roots}
     # only this run's sources are planned against: sync never touches another source's documents
-    existing = {i: fp for i, fp in store.fingerprints().items() if owners.get(i) in names}
-    for doc_id in store.inconsistent_documents() & set(existing):
+    existing = {i: fp for i, fp in store.fingerprints(doc_ids=few).items() if owners.get(i) in names}
+    for doc_id in store.inconsistent_documents(few) & set(existing):
         existing[doc_id] = ""  # its chunks do not match its row (a write cut short): index it again
     notify = on_progress or (lambda _p: None)
 

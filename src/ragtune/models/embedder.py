@@ -24,6 +24,7 @@ import numpy as np
 from ragtune.config import EMBEDDER_BACKENDS
 from ragtune.errors import ConfigError, ModelError
 from ragtune.models.packages import package_dir
+from ragtune.models.tokens import TokenCounter
 
 DEFAULT_EMBEDDER = "default"
 DEFAULT_EMBEDDER_ID = "all-MiniLM-L6-v2"
@@ -73,7 +74,7 @@ class SentenceTransformerEmbedder:
         self.model_id = model_id or path.name
         self._device = device
         self._model = None
-        self._token_counter = None
+        self._tokens = TokenCounter(path, fallback=self._model_tokenizer)
         self._lock = threading.Lock()
         self.dim = self._read_dim()
 
@@ -114,20 +115,13 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        if not texts:
-            return []
-        return [len(enc.ids) for enc in self._counter().encode_batch(list(texts), add_special_tokens=False)]
+        return self._tokens.count(texts)
 
-    def _counter(self):
-        """A copy of the fast tokenizer without padding or truncation (the model's own pads to 128 tokens)."""
-        if self._token_counter is None:
-            from tokenizers import Tokenizer
+    def _model_tokenizer(self):
+        """For a folder without tokenizer.json: a copy of the loaded model's fast tokenizer."""
+        from tokenizers import Tokenizer
 
-            counter = Tokenizer.from_str(self.model.tokenizer.backend_tokenizer.to_str())
-            counter.no_padding()
-            counter.no_truncation()
-            self._token_counter = counter
-        return self._token_counter
+        return Tokenizer.from_str(self.model.tokenizer.backend_tokenizer.to_str())
 
     @property
     def max_tokens(self) -> int:

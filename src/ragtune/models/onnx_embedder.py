@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from ragtune.errors import ModelError
+from ragtune.models.tokens import TokenCounter
 
 
 class OnnxEmbedder:
@@ -32,7 +33,7 @@ class OnnxEmbedder:
         self.precision = precision
         self._session = None
         self._tokenizer = None
-        self._token_counter = None
+        self._tokens = TokenCounter(source)
         self._max_seq_length = 0
         self._lock = threading.Lock()
 
@@ -85,20 +86,7 @@ class OnnxEmbedder:
         return [min(n + 2, self._max_seq_length) for n in counts]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        if not texts:
-            return []
-        return [len(enc.ids) for enc in self._counter().encode_batch(list(texts), add_special_tokens=False)]
-
-    def _counter(self):
-        """The model's tokenizer without padding or truncation (its tokenizer.json pads to 128 tokens)."""
-        if self._token_counter is None:
-            from tokenizers import Tokenizer
-
-            counter = Tokenizer.from_file(str(self.source / "tokenizer.json"))
-            counter.no_padding()
-            counter.no_truncation()
-            self._token_counter = counter
-        return self._token_counter
+        return self._tokens.count(texts)
 
     @property
     def max_tokens(self) -> int:

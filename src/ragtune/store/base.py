@@ -90,12 +90,12 @@ class ScoredId:
 class Store(Protocol):
     backend: str
 
-    def fingerprints(self, source: str | None = None) -> dict[str, str]:
-        """doc_id → fingerprint of every live document (of one source, when given)."""
+    def fingerprints(self, source: str | None = None, doc_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """doc_id → fingerprint of every live document (of one source, or of these ids, when given)."""
         ...
 
-    def document_sources(self) -> dict[str, str]:
-        """doc_id → source name of every live document."""
+    def document_sources(self, doc_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """doc_id → source name of every live document (of these ids, when given)."""
         ...
 
     def sources(self) -> list[SourceRecord]: ...
@@ -123,8 +123,9 @@ class Store(Protocol):
 
     def remove_documents(self, doc_ids: Sequence[str]) -> None: ...
 
-    def inconsistent_documents(self) -> set[str]:
-        """Documents whose row's chunk count differs from the chunks stored for them (a write cut short)."""
+    def inconsistent_documents(self, doc_ids: Sequence[str] | None = None) -> set[str]:
+        """Documents (among these ids, when given) whose row's chunk count differs from the chunks stored for
+        them (a write cut short)."""
         ...
 
     def remove_orphan_chunks(self) -> int:
@@ -153,8 +154,14 @@ class Store(Protocol):
         """The live chunks of one document, in order."""
         ...
 
-    def chunk_columns(self) -> pa.Table:
-        """All chunks with the columns exact in-memory search needs (see ``CHUNK_COLUMNS``)."""
+    def chunk_columns(self, chunk_ids: Sequence[str] | None = None) -> pa.Table:
+        """All chunks (or only those of ``chunk_ids``, in no particular order) with the columns exact in-memory
+        search needs (see ``CHUNK_COLUMNS``), in the order of :meth:`chunk_ids`."""
+        ...
+
+    def chunk_ids(self) -> list[str]:
+        """Every chunk's id, in the order :meth:`chunk_columns` returns the chunks: lets a reader that holds an
+        earlier version load only what changed."""
         ...
 
     def uses_native_indexes(self) -> bool:

@@ -61,6 +61,13 @@ def _in_list(column: str, values: Sequence[str]) -> str:
     return f"{column} IN ({', '.join(_sql_str(v) for v in values)})"
 
 
+def _ids_clause(doc_ids: Sequence[str] | None) -> list[str]:
+    """The ``doc_id IN (...)`` clause restricting a scan to ``doc_ids`` (none for None: every document)."""
+    if doc_ids is None:
+        return []
+    return [_in_list("doc_id", doc_ids)] if doc_ids else ["FALSE"]
+
+
 def filters_sql(filters: Filters) -> str | None:
     clauses = []
     if filters.path_prefix:
@@ -136,13 +143,13 @@ class LanceStore:
     def _scan(self, table, columns: list[str], where: str | None = None) -> pa.Table:
         return table.to_lance().to_table(columns=columns, filter=where)
 
-    def fingerprints(self, source: str | None = None) -> dict[str, str]:
-        where = None if source is None else f"source = {_sql_str(source)}"
-        rows = self._scan(self._documents, ["doc_id", "fingerprint"], where)
+    def fingerprints(self, source: str | None = None, doc_ids: Sequence[str] | None = None) -> dict[str, str]:
+        clauses = ([] if source is None else [f"source = {_sql_str(source)}"]) + _ids_clause(doc_ids)
+        rows = self._scan(self._documents, ["doc_id", "fingerprint"], " AND ".join(clauses) or None)
         return dict(zip(rows["doc_id"].to_pylist(), rows["fingerprint"].to_pylist()))
 
-    def document_sources(self) -> dict[str, str]:
-        rows = self._scan(self._documents, ["doc_id", "source"])
+    def document_sources(self, doc_ids: Sequence[str] | None = None) -> dict[str, str]:
+        rows = self._scan(self._documents, ["doc_id", "source"], " AND ".join(_ids_clause(doc_ids)) or None)
         return dict(zip(rows["doc_id"].to_pylist(), rows["source"].to_pylist()))
 
     def sources(self) -> list[SourceRecord]:
@@ -195,8 +202,15 @@ class LanceStore:
         vectors = rows["vector"].combine_chunks().flatten().to_numpy().reshape(-1, self.dim)
         return dict(zip(rows["text_sha"].to_pylist(), vectors))
 
-    def chunk_columns(self) -> pa.Table:
-        return self._scan(self._chunks, list(CHUNK_COLUMNS))
+    def chunk_columns(self, chunk_ids: Sequence[str] | None = None) -> pa.Table:
+        if chunk_ids is None:
+            return self._scan(self._chunks, list(CHUNK_COLUMNS))
+        if not chunk_ids:
+            return self._scan(self._chunks, list(CHUNK_COLUMNS)).slice(0, 0)
+        return self._scan(self._chunks, list(CHUNK_COLUMNS), _in_list("chunk_id", chunk_ids))
+
+    def chunk_ids(self) -> list[str]:
+        return self._scan(self._chunks, ["chunk_id"])["chunk_id"].to_pylist()
 
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> pa.Table:
         if not chunk_ids:
@@ -227,11 +241,12 @@ class LanceStore:
             self._chunks.delete(_in_list("doc_id", part))
             self._documents.delete(_in_list("doc_id", part))
 
-    def inconsistent_documents(self) -> set[str]:
-        docs = self._scan(self._documents, ["doc_id", "n_chunks"])
+    def inconsistent_documents(self, doc_ids: Sequence[str] | None = None) -> set[str]:
+        where = " AND ".join(_ids_clause(doc_ids)) or None
+        docs = self._scan(self._documents, ["doc_id", "n_chunks"], where)
         expected = dict(zip(docs["doc_id"].to_pylist(), docs["n_chunks"].to_pylist()))
         found: dict[str, int] = {}
-        for doc_id in self._scan(self._chunks, ["doc_id"])["doc_id"].to_pylist():
+        for doc_id in self._scan(self._chunks, ["doc_id"], where)["doc_id"].to_pylist():
             found[doc_id] = found.get(doc_id, 0) + 1
         return {d for d, n in expected.items() if found.get(d, 0) != n}
 

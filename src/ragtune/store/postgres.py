@@ -92,6 +92,11 @@ def _vectors_from_send(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     return raw[:, 4:].copy().view(">f4").astype(np.float32)
 
 
+def _ids_where(doc_ids: Sequence[str] | None) -> tuple[str, tuple]:
+    """`` AND doc_id = ANY(%s)`` and its parameter, restricting a query to ``doc_ids`` (nothing for None)."""
+    return ("", ()) if doc_ids is None else (" AND doc_id = ANY(%s)", (list(doc_ids),))
+
+
 def filters_sql(filters: Filters, alias: str = "c") -> tuple[str, dict]:
     """The filters as one SQL condition on chunk rows, with its parameters: applied inside the search (a pre-filter),
     so a filtered caller still gets its full top k."""
@@ -285,14 +290,15 @@ class PostgresStore:
         with self._cursor() as cur:
             return dict(cur.execute(sql, params).fetchall())
 
-    def fingerprints(self, source: str | None = None) -> dict[str, str]:
-        if source is None:
-            return self._pairs(f"SELECT doc_id, fingerprint FROM documents d WHERE {self._visible('d')}")
-        return self._pairs(f"SELECT doc_id, fingerprint FROM documents d WHERE {self._visible('d')} AND source = %s",
-                           (source,))
+    def fingerprints(self, source: str | None = None, doc_ids: Sequence[str] | None = None) -> dict[str, str]:
+        where, params = _ids_where(doc_ids)
+        if source is not None:
+            where, params = where + " AND source = %s", params + (source,)
+        return self._pairs(f"SELECT doc_id, fingerprint FROM documents d WHERE {self._visible('d')}{where}", params)
 
-    def document_sources(self) -> dict[str, str]:
-        return self._pairs(f"SELECT doc_id, source FROM documents d WHERE {self._visible('d')}")
+    def document_sources(self, doc_ids: Sequence[str] | None = None) -> dict[str, str]:
+        where, params = _ids_where(doc_ids)
+        return self._pairs(f"SELECT doc_id, source FROM documents d WHERE {self._visible('d')}{where}", params)
 
     def document_versions(self) -> dict[str, str]:
         return self._pairs(f"SELECT doc_id, version FROM documents d WHERE {self._visible('d')}")
@@ -378,18 +384,26 @@ class PostgresStore:
                 arrays.append(pa.array(values, type=schema.field(col).type))
         return pa.Table.from_arrays(arrays, names=list(columns))
 
-    def chunk_columns(self) -> pa.Table:
-        return self._chunk_table(CHUNK_COLUMNS, "TRUE")
+    def chunk_columns(self, chunk_ids: Sequence[str] | None = None) -> pa.Table:
+        if chunk_ids is None:
+            return self._chunk_table(CHUNK_COLUMNS, "TRUE")
+        return self._chunk_table(CHUNK_COLUMNS, "c.chunk_id = ANY(%s)", (list(chunk_ids),))
+
+    def chunk_ids(self) -> list[str]:
+        with self._cursor() as cur:
+            rows = cur.execute(f"SELECT c.chunk_id FROM chunks c WHERE {self._visible('c')} ORDER BY c.row_id")
+            return [r[0] for r in rows.fetchall()]
 
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> pa.Table:
         return self._chunk_table(RESULT_COLUMNS, "c.chunk_id = ANY(%s)", (list(chunk_ids),))
 
-    def inconsistent_documents(self) -> set[str]:
+    def inconsistent_documents(self, doc_ids: Sequence[str] | None = None) -> set[str]:
+        where, params = _ids_where(doc_ids)
         with self._cursor() as cur:
             rows = cur.execute(
                 f"SELECT d.doc_id FROM documents d LEFT JOIN (SELECT doc_id, count(*) AS n FROM chunks c "
-                f"WHERE {self._visible('c')} GROUP BY doc_id) found USING (doc_id) "
-                f"WHERE {self._visible('d')} AND coalesce(found.n, 0) <> d.n_chunks").fetchall()
+                f"WHERE {self._visible('c')}{where} GROUP BY doc_id) found USING (doc_id) "
+                f"WHERE {self._visible('d')}{where} AND coalesce(found.n, 0) <> d.n_chunks", params + params).fetchall()
         return {r[0] for r in rows}
 
     # ---- writes ------------------------------------------------------------------------------------------
