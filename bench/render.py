@@ -87,6 +87,12 @@ def run_label(payload: dict) -> str:
     return label if git.get("clean") else f"{label}, {tree_state(git)}"
 
 
+def took(payload: dict) -> str:
+    """How long the whole run took (recorded since runs write ``wall_seconds``)."""
+    seconds = payload.get("wall_seconds")
+    return "" if seconds is None else f", which took {seconds / 60:.1f} min"
+
+
 def provenance(name: str, payload: dict) -> str:
     git, machine = payload["git"], payload["machine"]
     packages = payload.get("packages", {})
@@ -99,7 +105,7 @@ def provenance(name: str, payload: dict) -> str:
         f"{'quick' if payload['quick'] else 'full'} run, {payload['date'][:10]}; {machine['cpu']}, "
         f"{machine['cores']} cores{ram}, {gpu}; Python {machine['python']}, {versions}; "
         f"1-minute load average {machine['loadavg_1_5_15'][0]} at the start, {load[0]} at the end. "
-        f"Command: `{payload['command']}`."
+        f"Command: `{payload['command']}`{took(payload)}."
     )
     return f"{text} {git['note']}" if git.get("note") else text
 
