@@ -106,6 +106,9 @@ def squash(text: str) -> str:
     return _WS.sub(" ", _CONTROL.sub("", unicodedata.normalize("NFKC", text))).strip()
 
 
+FLOAT_MODEL = "all-MiniLM-L6-v2"  # the peers embed with the float model through sentence-transformers
+
+
 class VectorCache:
     """MiniLM vectors of texts embedded before, keyed by the SHA-256 of the exact text, kept on disk
     (``vectors.npy`` + ``keys.txt`` under ``--cache``). The freshness benchmark builds three 10,000-document
@@ -200,11 +203,14 @@ class Ragtune:
 
     def config(self) -> dict:
         from ragtune.config import Settings
+        from ragtune.models.embedder import load_embedder
 
         settings = Settings(home=self.tmp / "home")
         return {
             "api": "Workspace(home).documents: ingest([folder]) / search(q, mode, k) / sync(folder)",
             "chunking": f"{settings.chunking.target_tokens} embedder tokens, overlap {settings.chunking.overlap_tokens}",
+            "embedding": f"load_embedder(backend={settings.embedder_backend!r}) on a CPU: "
+                         f"{load_embedder('default', None, settings.embedder_backend).model_id}, batch size 64",
             "fusion": f"{settings.retrieval.fusion} over the top {settings.retrieval.candidates} of each list",
             "store": "LanceDB (default), exact in-memory search below "
                      f"{settings.retrieval.exact_max_chunks} chunks",
@@ -216,7 +222,7 @@ class Ragtune:
         from ragtune import Workspace
         from ragtune.models.embedder import load_embedder
 
-        inner = load_embedder()
+        inner = load_embedder("default", None, "auto")  # what a user gets: the setting's default backend
         inner.embed(["warm up the model", "a second, slightly longer text to warm up the batch path"])
         inner.count_tokens(["warm up the tokenizer"])
         self.embedder = TimedEmbedder(inner)
@@ -241,6 +247,11 @@ class Ragtune:
         finally:
             self.embedder.cache = None
         return {"chunks": report.chunks, "embed_seconds": self.embedder.seconds, "report_seconds": report.seconds}
+
+    @property
+    def embedder_id(self) -> str:
+        """The model id of ragtune's default embedder (``auto``: ``all-MiniLM-L6-v2+onnx-int8`` on a CPU)."""
+        return self.embedder.model_id
 
     def doc_id(self, stored_id: str) -> str:
         return stored_id.split("/", 1)[-1].removesuffix(".txt")
@@ -289,6 +300,7 @@ class LlamaIndex:
 
     name = "llamaindex"
     modes = ("bm25", "dense", "hybrid")
+    embedder_id = FLOAT_MODEL
     packages = ("llama-index-core", "llama-index-retrievers-bm25", "llama-index-embeddings-huggingface", "bm25s")
 
     def __init__(self) -> None:
@@ -414,6 +426,7 @@ class Haystack:
 
     name = "haystack"
     modes = ("bm25", "dense", "hybrid")
+    embedder_id = FLOAT_MODEL
     packages = ("haystack-ai", "sentence-transformers-haystack")
 
     def __init__(self, path: str = "overwrite") -> None:

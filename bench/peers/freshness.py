@@ -28,8 +28,8 @@ once, in its own process; the paths of one tool then run one after the other on 
 own documents (none changes twice). The model load and the first build are outside the measurements.
 
 Embedding 10,000 documents three times is slow on 2 cores, so first builds take vectors from a cache on disk
-(``--cache``; keyed by the SHA-256 of the exact text embedded, filled by the same model the first time a text is
-seen): ragtune through a caching ``Embedder`` passed to ``Workspace``, LlamaIndex through nodes that carry their
+(``--cache``, one folder per embedding model id; keyed by the SHA-256 of the exact text embedded, filled by the
+same model the first time a text is seen): ragtune through a caching ``Embedder`` passed to ``Workspace``, LlamaIndex through nodes that carry their
 ``embedding`` before ``VectorStoreIndex(nodes)`` (the document hashes ``refresh_ref_docs`` compares are recorded
 as ``from_documents`` does), Haystack through ``Document.embedding`` set before ``write_documents``. The cache is
 never used for an update: every changed document is embedded by the tool's own model call, inside the timing.
@@ -74,7 +74,7 @@ PATH_LABELS = {
 }
 K = 10
 GOAL_SECONDS = 0.5
-DEFAULT_CACHE = Path(os.environ.get("RAGTUNE_CACHE", Path.home() / ".cache" / "ragtune")) / "bench-vectors" / "all-MiniLM-L6-v2"
+DEFAULT_CACHE = Path(os.environ.get("RAGTUNE_CACHE", Path.home() / ".cache" / "ragtune")) / "bench-vectors"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 
@@ -200,7 +200,8 @@ def run_worker(tool_name: str, n: int, seed: int, cache_dir: Path | None) -> dic
     t = time.perf_counter()
     tool.load()
     load_s = time.perf_counter() - t
-    cache = _tools.VectorCache(cache_dir) if cache_dir else None
+    # one folder per embedding model: ragtune's default (onnx-int8) gives other vectors than the peers' float model
+    cache = _tools.VectorCache(cache_dir / tool.embedder_id) if cache_dir else None
     t = time.perf_counter()
     built = tool.build(docs, cache)
     build_s = time.perf_counter() - t
