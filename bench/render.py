@@ -634,7 +634,7 @@ def peers_freshness_block(payload: dict) -> str:
              "first search s (client)", "of which in the search route s", "1-min load average"],
             [[r["path_labels"][x["path"]], x["changed"], x["update_s"],
               x["first_search_stages_ms"]["server_upload_ms"] / 1000, x["first_search_s"],
-              x["first_search_stages_ms"]["server_search_ms"] / 1000, x["loadavg_1_5_15"][0]]
+              x["first_search_stages_ms"]["server_search_ms"] / 1000, f"{x['loadavg_1_5_15'][0]:.2f}"]
              for x in api["rounds"]], digits=3))
     parts.append(markdown_table(["acceptance check", "searchable after", "stale", "result"], checks))
     return paragraphs(*parts)
