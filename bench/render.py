@@ -537,7 +537,8 @@ def store_block(payload: dict) -> str:
         markdown_table(["check", "value", "result"], checks),
     )
 
-PEER_LABELS = {"ragtune": "ragtune", "llamaindex": "LlamaIndex", "haystack": "Haystack 2", "bm25s": "bm25s (plain)"}
+PEER_LABELS = {"ragtune": "ragtune", "ragtune-api": "ragtune (HTTP API)", "llamaindex": "LlamaIndex",
+               "haystack": "Haystack 2", "bm25s": "bm25s (plain)"}
 PEER_SETS = {"squad": "SQuAD dev", "nqswap": "NQ-swap dev"}
 
 
@@ -632,6 +633,15 @@ def peers_freshness_block(payload: dict) -> str:
         parts.append(markdown_table(
             ["ragtune update path (profile)", "changed docs", "update s", "of which embedding the new chunks s",
              "first search s", "of which embedding the query s"], profile, digits=3))
+    api = r["runs"].get("ragtune-api")
+    if api:  # the server's own time in each route (its /metrics sums); the rest is HTTP and the client
+        parts.append(markdown_table(
+            ["ragtune HTTP API (profile)", "changed docs", "update s (client)", "of which in the upload route s",
+             "first search s (client)", "of which in the search route s", "1-min load average"],
+            [[r["path_labels"][x["path"]], x["changed"], x["update_s"],
+              x["first_search_stages_ms"]["server_upload_ms"] / 1000, x["first_search_s"],
+              x["first_search_stages_ms"]["server_search_ms"] / 1000, f"{x['loadavg_1_5_15'][0]:.2f}"]
+             for x in api["rounds"]], digits=3))
     parts.append(markdown_table(["acceptance check", "searchable after", "stale", "result"], checks))
     return paragraphs(*parts)
 

@@ -289,6 +289,129 @@ class Ragtune:
         return [Hit(self.doc_id(d), t) for d, t in zip(columns["doc_id"].to_pylist(), columns["text"].to_pylist())]
 
 
+class RagtuneApi(Ragtune):
+    """ragtune's HTTP API: a ``ragtune serve`` subprocess (``bench/serve.py``'s ``Server``: one worker on
+    127.0.0.1) over the home the in-process build made, called with httpx (one keep-alive client, an admin key).
+
+    The build writes the corpus into ``RAGTUNE_HOME/uploads/<source>/`` and ingests that folder in-process under
+    that source name (cached vectors, as ``Ragtune``), so the documents are the ones the upload route replaces:
+    ``POST /v1/documents`` of a changed file under the same name and source answers 200 ``updated``. ``start``
+    (after the build, outside its time) creates the key, starts the server and warms it up: one search per mode
+    and one re-upload of unchanged bytes; from then on the in-process workspace writes nothing (it only reads the
+    store, for ``stored()``). Updates are ``POST /v1/documents`` per changed file, searches ``POST /v1/search``.
+    The search response carries no stage timings, so the profile is the server's own time per route (the sums
+    of its ``/metrics`` histogram) over each update and first search."""
+
+    name = "ragtune-api"
+    packages = ("ragtune", "lancedb", "httpx", "uvicorn")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = self.tmp / "home" / "uploads" / self.SOURCE  # the folder the upload route writes to
+        self.server = None
+        self.http = None
+        self._before: dict[str, tuple[float, int]] = {}
+
+    def config(self) -> dict:
+        return {**super().config(),
+                "api": "ragtune serve (1 worker, 127.0.0.1), an admin key, httpx keep-alive client: "
+                       "POST /v1/documents (multipart file, source) per changed file, POST /v1/search; the corpus "
+                       "ingested in-process from RAGTUNE_HOME/uploads/<source>/ before the server starts"}
+
+    def start(self, unchanged: Doc) -> dict:
+        """After the build: create a key, start the server, warm it up (``unchanged``: a corpus document)."""
+        import atexit
+
+        import httpx
+        from serve import Server  # bench/serve.py: freshness.py puts bench/ on sys.path
+
+        started = time.perf_counter()
+        home = self.tmp / "home"
+        key = self.workspace.keys.create(admin=True, name="freshness").key  # before the server: no write after
+        self.server = Server(home, 1, self.tmp / "server.log")
+        atexit.register(self.close)
+        self.http = httpx.Client(base_url=self.server.base, headers={"Authorization": f"Bearer {key}"},
+                                 timeout=httpx.Timeout(600.0, connect=30.0))
+        warm = {}
+        for mode in ("hybrid", "bm25", "dense"):  # the first search loads the model and the exact index
+            t = time.perf_counter()
+            self.search("warm up the server", mode, 10)
+            warm[f"first_{mode}_search_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        status = self._upload(unchanged)  # the same bytes again: 200 unchanged, the upload path warmed up
+        warm["unchanged_upload_s"] = time.perf_counter() - t
+        if not status.get("unchanged"):
+            raise RuntimeError(f"ragtune-api: re-uploading an unchanged corpus file gave {status}")
+        return {"startup_s": self.server.startup_s, **warm,
+                "start_and_warm_up_s": time.perf_counter() - started}
+
+    def close(self) -> None:
+        if self.http is not None:
+            self.http.close()
+            self.http = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def _upload(self, doc: Doc) -> dict:
+        response = self.http.post("/v1/documents", data={"source": self.SOURCE},
+                                  files={"file": (f"{doc.id}.txt", doc.text.encode("utf-8"), "text/plain")})
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"POST /v1/documents {doc.id}: {response.status_code} {response.text[:500]}")
+        return {"status": response.status_code, **response.json()}
+
+    def search(self, query: str, mode: str, k: int) -> list[Hit]:
+        response = self.http.post("/v1/search", json={"query": query, "mode": mode, "k": k})
+        if response.status_code != 200:
+            raise RuntimeError(f"POST /v1/search: {response.status_code} {response.text[:500]}")
+        return [Hit(self.doc_id(h["doc_id"]), h["text"]) for h in response.json()["results"]]
+
+    def embed_query(self, query: str) -> None:
+        raise NotImplementedError("ragtune-api measures freshness only")
+
+    # freshness
+    def _route_seconds(self) -> dict[str, tuple[float, int]]:
+        """The server's own time per route so far: (sum of seconds, requests) from its ``/metrics``."""
+        text = self.http.get("/metrics").text
+        found: dict[str, list[float]] = {}
+        for line in text.splitlines():
+            match = _ROUTE_METRIC.match(line)
+            if match:
+                found.setdefault(match["route"], [0.0, 0])[match["kind"] == "count"] = float(match["value"])
+        return {route: (s, int(n)) for route, (s, n) in found.items()}
+
+    def before_update(self) -> None:
+        """Called before the timed window: where the server's per-route totals stand."""
+        self._before = self._route_seconds()
+
+    @property
+    def last_timings(self) -> dict:
+        """Read after the timed window: the server's time inside the upload and search routes since
+        ``before_update`` (one search; as many uploads as changed files), in ms."""
+        after = self._route_seconds()
+        out = {}
+        for route, label in (("/v1/documents", "upload"), ("/v1/search", "search")):
+            s0, n0 = self._before.get(route, (0.0, 0))
+            s1, n1 = after.get(route, (0.0, 0))
+            out[f"server_{label}_ms"] = (s1 - s0) * 1000
+            out[f"server_{label}_requests"] = n1 - n0
+        return out
+
+    def update(self, docs: list[Doc], path: str) -> dict:
+        """``api``: one ``POST /v1/documents`` per changed file (same name, same source: an update)."""
+        statuses: dict[str, int] = {}
+        updated = 0
+        for doc in docs:
+            result = self._upload(doc)
+            statuses[str(result["status"])] = statuses.get(str(result["status"]), 0) + 1
+            updated += bool(result["updated"])
+        return {"updated": updated, "status_counts": statuses}
+
+
+_ROUTE_METRIC = re.compile(r"^ragtune_http_request_duration_seconds_(?P<kind>sum|count)"
+                           r'\{route="(?P<route>[^"]*)"\} (?P<value>[0-9.eE+-]+)$')
+
+
 # ---- LlamaIndex ---------------------------------------------------------------------------------------------
 
 
@@ -571,8 +694,10 @@ class Bm25s:
         return None
 
 
-TOOLS = {"ragtune": Ragtune, "llamaindex": LlamaIndex, "haystack": Haystack, "bm25s": Bm25s}
-LABELS = {"ragtune": "ragtune", "llamaindex": "LlamaIndex", "haystack": "Haystack 2", "bm25s": "bm25s (plain)"}
+TOOLS = {"ragtune": Ragtune, "ragtune-api": RagtuneApi, "llamaindex": LlamaIndex, "haystack": Haystack,
+         "bm25s": Bm25s}
+LABELS = {"ragtune": "ragtune", "ragtune-api": "ragtune (HTTP API)", "llamaindex": "LlamaIndex",
+          "haystack": "Haystack 2", "bm25s": "bm25s (plain)"}
 
 
 def make(name: str) -> Tool:

@@ -18,26 +18,36 @@ new pool sentences. Per round and tool (and per documented update path) it recor
 - ``stale_retrievable``: distinct hits holding such old text among the top 10 of a bm25 and of a hybrid search
   for the old text's opening 40 words.
 
-Update paths: ragtune through its in-process Python API — ``documents.sync(folder)`` (mirror the folder: hash every
-file, re-index the changed ones) and ``documents.ingest_folder_file`` per changed file (the path behind the HTTP
-upload route); no CLI process start-up is included. LlamaIndex: ``refresh_ref_docs`` alone (the retrievers made
-before it kept), and followed by making the retrievers anew (BM25Retriever from the docstore, the vector retriever
-and the fusion retriever). Haystack: ``write_documents(policy=DuplicatePolicy.OVERWRITE)``
-alone, and after deleting the changed documents' old chunks by ``meta.source_id``. Each tool builds its index
-once, in its own process; the paths of one tool then run one after the other on that index, each changing its
-own documents (none changes twice). The model load and the first build are outside the measurements.
+Update paths: ragtune through its in-process Python API — ``documents.sync(folder)`` (mirror the folder: hash
+every file, re-index the changed ones) and ``documents.ingest_folder_file`` per changed file (the path behind the
+HTTP upload route); no CLI process start-up is included. ragtune's HTTP API (tool ``ragtune-api``): a ``ragtune
+serve`` subprocess (``bench/serve.py``'s ``Server``, one worker, an admin key) over an index built in-process
+from ``RAGTUNE_HOME/uploads/<source>/`` under that source, so the upload route replaces those documents: per
+changed file ``POST /v1/documents`` (same name and source: 200, updated), then ``POST /v1/search``, timed on the
+client (httpx, one keep-alive connection); the server's start and warm-up are outside the timing, and its own
+time in each route (its ``/metrics`` sums) is recorded beside the client times. LlamaIndex: ``refresh_ref_docs``
+alone (the retrievers made before it kept), and followed by making the retrievers anew (BM25Retriever from the
+docstore, the vector retriever and the fusion retriever). Haystack:
+``write_documents(policy=DuplicatePolicy.OVERWRITE)`` alone, and after deleting the changed documents' old chunks
+by ``meta.source_id``. Each tool builds its index once, in its own process; the paths of one tool then run one
+after the other on that index, each changing its own documents (none changes twice); ``ragtune-api``, in a
+process of its own, changes the same documents to the same new texts as ragtune's ``sync``. The model load and
+the first build are outside the measurements.
 
 Embedding 10,000 documents three times is slow on 2 cores, so first builds take vectors from a cache on disk
 (``--cache``, one folder per embedding model id; keyed by the SHA-256 of the exact text embedded, filled by the
-same model the first time a text is seen): ragtune through a caching ``Embedder`` passed to ``Workspace``, LlamaIndex through nodes that carry their
-``embedding`` before ``VectorStoreIndex(nodes)`` (the document hashes ``refresh_ref_docs`` compares are recorded
-as ``from_documents`` does), Haystack through ``Document.embedding`` set before ``write_documents``. The cache is
-never used for an update: every changed document is embedded by the tool's own model call, inside the timing.
+same model the first time a text is seen): ragtune through a caching ``Embedder`` passed to ``Workspace``,
+LlamaIndex through nodes that carry their ``embedding`` before ``VectorStoreIndex(nodes)`` (the document hashes
+``refresh_ref_docs`` compares are recorded as ``from_documents`` does), Haystack through ``Document.embedding``
+set before ``write_documents``. The cache is never used for an update: every changed document is embedded by the
+tool's own model call, inside the timing.
 ``--no-cache`` embeds the first builds too. The recorded build time therefore says little (cache hits vary).
 
-Acceptance check (issue 15): 1 changed document in 10,000 searchable through ragtune in <= 0.5 s with 0 stale.
+Acceptance check (issue 15): 1 changed document in 10,000 searchable through ragtune in <= 0.5 s with 0 stale,
+one row per ragtune update path (in-process sync and upload, and the HTTP API end to end).
 
     python bench/peers/freshness.py [--quick] [--skip-missing]   # needs .venv-peers: `make bench-peers`
+    python bench/peers/freshness.py --tools ragtune,ragtune-api  # ragtune alone: .venv (dev extra: httpx) will do
 """
 
 from __future__ import annotations
@@ -61,12 +71,13 @@ from _tools import LABELS, Doc, MissingPeer, emit, make, peak_rss_mb, squash
 DATA = HERE.parent.parent.parent / "shared" / "data"
 CORPORA = ("squad_dev_corpus.jsonl", "nqswap_dev_corpus.jsonl")
 ROUNDS = (1, 10, 100)
-TOOLS = ("ragtune", "llamaindex", "haystack")  # plain bm25s has no update path: it re-indexes everything
-PATHS = {"ragtune": ("sync", "upload"), "llamaindex": ("refresh", "refresh+retrievers"),
+TOOLS = ("ragtune", "ragtune-api", "llamaindex", "haystack")  # plain bm25s has no update path: it re-indexes
+PATHS = {"ragtune": ("sync", "upload"), "ragtune-api": ("api",), "llamaindex": ("refresh", "refresh+retrievers"),
          "haystack": ("overwrite", "delete+overwrite")}
 PATH_LABELS = {
     "sync": "documents.sync(folder)",
     "upload": "documents.ingest_folder_file per file (HTTP upload path)",
+    "api": "POST /v1/documents per file, then POST /v1/search (ragtune serve)",
     "refresh": "refresh_ref_docs (retrievers made before it kept)",
     "refresh+retrievers": "refresh_ref_docs + retrievers made anew",
     "overwrite": "write_documents(OVERWRITE)",
@@ -175,12 +186,16 @@ def run_round(tool, path: str, batch: list[Doc], old: dict[str, str], current: d
     """Update, then one hybrid search for the first changed document (timed, and it must find it); then search
     for every changed document and for its old text (not timed)."""
     ids = {d.id for d in batch}
+    loadavg = os.getloadavg()
+    if hasattr(tool, "before_update"):  # ragtune-api: note the server's per-route totals, outside the timing
+        tool.before_update()
     t = time.perf_counter()
     report = tool.update(batch, path)
     update_s = time.perf_counter() - t
     hits = tool.search(opening(batch[0].text), "hybrid", K)
     searchable_s = time.perf_counter() - t
-    stages = dict(getattr(tool, "last_timings", None) or {})  # ragtune's own stage timings of that first search
+    # ragtune's own stage timings of that first search (ragtune-api: the server's time per route, see _tools)
+    stages = dict(getattr(tool, "last_timings", None) or {})
     for doc in batch:
         current[doc.id] = doc.text
     first_found = found(hits, batch[0])
@@ -189,7 +204,7 @@ def run_round(tool, path: str, batch: list[Doc], old: dict[str, str], current: d
     return {"path": path, "changed": len(batch), "update_s": update_s, "searchable_s": searchable_s,
             "first_search_s": searchable_s - update_s, "first_found": first_found, "found": found_all,
             "stale_stored": stale(tool.stored(), current, ids), "stale_retrievable": retrievable,
-            "report": report, "first_search_stages_ms": stages}
+            "report": report, "first_search_stages_ms": stages, "loadavg_1_5_15": loadavg}
 
 
 def run_worker(tool_name: str, n: int, seed: int, cache_dir: Path | None) -> dict:
@@ -197,6 +212,14 @@ def run_worker(tool_name: str, n: int, seed: int, cache_dir: Path | None) -> dic
     paths = PATHS[tool_name]
     plans = plan_changes(docs, pool, seed, len(paths))
     tool = make(tool_name)
+    try:
+        return measure(tool, docs, plans, paths, cache_dir)
+    finally:
+        if hasattr(tool, "close"):  # ragtune-api: stop the server
+            tool.close()
+
+
+def measure(tool, docs: list[Doc], plans, paths, cache_dir: Path | None) -> dict:
     t = time.perf_counter()
     tool.load()
     load_s = time.perf_counter() - t
@@ -209,6 +232,8 @@ def run_worker(tool_name: str, n: int, seed: int, cache_dir: Path | None) -> dic
         built["vector_cache"] = {"hits": cache.hits, "misses": cache.misses}
         if cache.misses:
             cache.save()
+    if hasattr(tool, "start"):  # ragtune-api: start the server on the built home (not part of the build time)
+        built["server"] = tool.start(docs[0])
     current = {d.id: d.text for d in docs}
     baseline_stale = stale(tool.stored(), current, set(current))  # must be 0: checks the stale test itself
     results = []
@@ -216,9 +241,9 @@ def run_worker(tool_name: str, n: int, seed: int, cache_dir: Path | None) -> dic
         for batch in rounds:
             old = {d.id: current[d.id] for d in batch}
             results.append(run_round(tool, path, batch, old, current))
-    return {"tool": tool_name, "documents": len(docs), "config": tool.config(), "load_s": load_s,
+    return {"tool": tool.name, "documents": len(docs), "config": tool.config(), "load_s": load_s,
             "build_s": build_s, **built, "baseline_stale": baseline_stale, "rounds": results,
-            "peak_rss_mb": peak_rss_mb()}
+            "peak_rss_mb": peak_rss_mb(), "loadavg_1_5_15_at_end": os.getloadavg()}
 
 
 # ---- parent ------------------------------------------------------------------------------------------------
@@ -236,11 +261,10 @@ def spawn(tool: str, args: argparse.Namespace) -> dict:
 
 
 def acceptance(runs: dict[str, dict], docs: int) -> list[dict]:
-    ours = runs.get("ragtune")
-    if ours is None:
-        return []
+    """One row per ragtune update path (in-process and HTTP API): its 1-document round."""
     checks = []
-    for r in ours["rounds"]:
+    rounds = [r for name in ("ragtune", "ragtune-api") for r in runs.get(name, {}).get("rounds", [])]
+    for r in rounds:
         if r["changed"] != 1:
             continue
         ok = (r["searchable_s"] <= GOAL_SECONDS and r["stale_stored"] == 0 and r["stale_retrievable"] == 0
