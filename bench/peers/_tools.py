@@ -311,6 +311,7 @@ class RagtuneApi(Ragtune):
         self.server = None
         self.http = None
         self._before: dict[str, tuple[float, int]] = {}
+        self._search_stages: dict[str, float] = {}
 
     def config(self) -> dict:
         return {**super().config(),
@@ -364,7 +365,9 @@ class RagtuneApi(Ragtune):
         response = self.http.post("/v1/search", json={"query": query, "mode": mode, "k": k})
         if response.status_code != 200:
             raise RuntimeError(f"POST /v1/search: {response.status_code} {response.text[:500]}")
-        return [Hit(self.doc_id(h["doc_id"]), h["text"]) for h in response.json()["results"]]
+        body = response.json()
+        self._search_stages = dict(body.get("timings_ms") or {})  # the server's own stages of this search
+        return [Hit(self.doc_id(h["doc_id"]), h["text"]) for h in body["results"]]
 
     def embed_query(self, query: str) -> None:
         raise NotImplementedError("ragtune-api measures freshness only")
@@ -395,6 +398,7 @@ class RagtuneApi(Ragtune):
             s1, n1 = after.get(route, (0.0, 0))
             out[f"server_{label}_ms"] = (s1 - s0) * 1000
             out[f"server_{label}_requests"] = n1 - n0
+        out.update({f"search_{stage}": ms for stage, ms in self._search_stages.items()})  # the first search's
         return out
 
     def update(self, docs: list[Doc], path: str) -> dict:

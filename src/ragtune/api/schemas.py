@@ -154,6 +154,9 @@ class SearchResponse(BaseModel):
     k: int
     store_version: int
     results: list[SearchHit]
+    timings_ms: dict[str, float] = Field(default_factory=dict,
+                                         description="where the search spent its time: load, bm25, embed, dense, "
+                                                     "fuse, total (ms)")
 
 
 class DocumentSummaryOut(BaseModel):

@@ -23,4 +23,4 @@ def search(body: SearchRequest, request: Request, key: ApiKey = Depends(api_key)
                       heading_path=list(h.chunk.heading_path))
             for h in result.hits]
     return SearchResponse(query=body.query, mode=body.mode, k=body.k, store_version=result.store_version,
-                          results=hits)
+                          results=hits, timings_ms={k: round(v, 3) for k, v in result.timings_ms.items()})
