@@ -47,7 +47,9 @@ MISSING_EXIT = 3
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of " + ",".join(TOOLS))
+    retrieval_tools = [name for name in TOOLS if name != "ragtune-api"]  # the API tool measures freshness only
+    parser.add_argument("--tools", default=",".join(retrieval_tools),
+                        help="comma-separated subset of " + ",".join(retrieval_tools))
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated subset of " + ",".join(SETS))
     parser.add_argument("--limit", type=int, default=None,
                         help="answerable questions per set (default: all; --quick: 200)")

@@ -16,6 +16,9 @@ def test_search_returns_spans_of_visible_documents_only(api):
         hit = body["results"][0]
         assert {"doc_id", "chunk_id", "start", "end", "score", "text"} <= set(hit)
         assert "source_path" not in hit  # server paths stay on the server
+        stages = body["timings_ms"]  # where the search spent its time, as `ragtune search --json` reports it
+        assert {"load_ms", "total_ms"} <= set(stages) and ("embed_ms" in stages) == (mode != "bm25")
+        assert all(v >= 0 for v in stages.values()) and stages["total_ms"] >= stages["load_ms"]
     hr = api.post("hr", "/v1/search", json={"query": "payroll lead", "k": 3}).json()
     assert hr["results"][0]["doc_id"] == "hr/payroll.md"
     assert len(api.post("admin", "/v1/search", json={"query": "payroll budget badge", "mode": "bm25", "k": 10}).json()["results"]) == 3
