@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -86,15 +85,11 @@ BATCH_PROMPTS = [  # (prompt, max_new_tokens, stop): lengths from a few tokens t
 def test_batched_decoding_equals_one_at_a_time_token_for_token(smollm):
     requests = [([{"role": "user", "content": text}], GenerationParams(max_new_tokens=n, stop=stop))
                 for text, n, stop in BATCH_PROMPTS]
-    started = time.perf_counter()
     alone = [smollm._new_tokens(messages, params)[1] for messages, params in requests]  # what generate() decodes
-    one_at_a_time = time.perf_counter() - started
     tokenizer = smollm._load()[0]
     rows = [(tokenizer(render_prompt(tokenizer, m), add_special_tokens=False)["input_ids"], p) for m, p in requests]
     assert len({len(ids) for ids, _ in rows}) >= 8  # rows padded by different amounts
-    started = time.perf_counter()
-    assert smollm._batch_new_tokens(rows) == alone
-    assert time.perf_counter() - started < one_at_a_time
+    assert smollm._batch_new_tokens(rows) == alone  # (its speed is bench/eval_speed.py's business, not a test's)
     budgets = [p.max_new_tokens for _, p in requests]
     assert any(len(t) == n for t, n in zip(alone, budgets)) and any(len(t) < n for t, n in zip(alone, budgets))
     # the public path gives the generations generate() would (text, counts, finish), and the stop-string row
