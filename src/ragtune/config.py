@@ -233,8 +233,9 @@ class Settings:
     embed_batch_size: int = 64
     # Prompts decoded together by evaluation (eval answers, diagnose, fine-tuning's before/after); the local
     # model pads a batch and also caps it by total tokens (models/local.py MAX_BATCH_TOKENS). Results do not
-    # depend on it. Default measured in bench/eval_speed.py (docs/benchmarks.md).
-    eval_batch_size: int = 16
+    # depend on it. Default measured in bench/eval_speed.py (docs/benchmarks.md): on a CPU a decode step costs
+    # about the same for 1 row as for 32 (it streams the weights once), so wider batches take fewer steps.
+    eval_batch_size: int = 32
     # `ragtune gc` keeps store versions younger than this, and older ones that audit records of this age pin
     retention_days: float = 30.0
     # Which backend holds the index (see ragtune.store.factory): "lance" keeps it in the home folder; a

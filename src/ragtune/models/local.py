@@ -9,7 +9,6 @@ import json
 import os
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -21,12 +20,10 @@ from ragtune.models.generator import Request, truncate_at_stop
 from ragtune.types import Generation, GenerationParams, Message, ModelIdentity
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
-# A batch holds at most this many padded tokens (rows × (longest prompt + largest budget)): bounds the KV cache
-# (~46 KB a token for SmolLM2-135M in float32), whatever the batch size setting. Also a speed limit: every decode
-# step copies the whole padded cache, so long prompts gain nothing from wide batches. Measured on 2 cores, 1
-# thread: 16 oracle prompts (~250 tokens) 19.3 s in one batch vs 23.7 s with a 4,096 cap (44 s one at a time);
-# 12 oracle+few-shot prompts (~1,000 tokens) 51 s with a 16,384 cap, 38 s with 4,096 (40 s one at a time).
-MAX_BATCH_TOKENS = 8_192
+# A batch holds at most this many padded tokens (rows × (longest prompt + largest budget)): the size of the KV cache
+# allocated for it (~46 KB a token for SmolLM2-135M in float32: 1.5 GB), whatever the batch size setting. The cache is
+# written in place, so a wide batch of long prompts costs no copying: the cap bounds memory, not speed.
+MAX_BATCH_TOKENS = 32_768
 
 
 def folder_hash(folder: Path) -> str:
@@ -158,11 +155,12 @@ class LocalGenerator:
         return Generation(text.strip(), prompt_tokens, len(new_tokens), seconds, finish)
 
     def generate_batch(self, requests: Sequence[Request]) -> list[Generation]:
-        """Greedy decoding of several prompts together: each prompt prefilled alone, then decoded in left-padded
-        batches, each row stopping on its own (end of sequence, its stop strings, its ``max_new_tokens``). Every row's tokens equal what :meth:`generate` gives
-        for that prompt alone (tests/models/test_local.py checks it token for token). Sampled or
-        repetition-penalized requests are decoded one at a time: a seeded sample depends on the batch it is in,
-        and the penalty would count the padding. A row's ``seconds`` is its share of its batch's time."""
+        """Greedy decoding of several prompts together (:meth:`_batch_new_tokens`), in batches of at most
+        :data:`MAX_BATCH_TOKENS` padded tokens, each row stopping on its own (end of sequence, its stop strings,
+        its ``max_new_tokens``). Every row's tokens equal what :meth:`generate` gives for that prompt alone
+        (tests/models/test_local.py checks it token for token). Sampled or repetition-penalized requests are
+        decoded one at a time: a seeded sample depends on the batch it is in, and the penalty would count the
+        padding. A row's ``seconds`` is its share of its batch's time."""
         if not (_cache_api() and all(_batchable(params) for _, params in requests)):
             return [self.generate(messages, params) for messages, params in requests]
         tokenizer, _, _ = self._load()
@@ -178,59 +176,89 @@ class LocalGenerator:
         return [r for r in results if r is not None]
 
     def _batch_new_tokens(self, rows: Sequence[tuple[list[int], GenerationParams]]) -> list[list[int]]:
-        """The generated token ids of each (prompt ids, params) row: each prompt is prefilled alone — the very
-        computation a lone ``generate`` does, so its first token is that one's, and no compute goes into padding
-        — then the rows decode together from their caches, left-padded into one batch. transformers derives
-        each row's position ids from the attention mask (a padded row sees the positions it would see alone)
-        and masks the padding in attention; :class:`_RowStops` ends every row on its own."""
+        """The generated token ids of each (prompt ids, params) row, greedy, as :meth:`_new_tokens` gives them.
+
+        The batch's cache is allocated once — rows × (longest prompt + largest budget), each row's prompt
+        right-aligned, so the rows are left-padded — and written in place: growing it by concatenation, as
+        ``DynamicCache`` does, copies the whole cache every step. Each prompt is prefilled on its own (a batch of
+        one, the computation a lone ``generate`` does; its first token is that one's), except for a prefix it
+        shares with the prompt prefilled before it — prompts go in sorted order, so that is the longest prefix
+        it shares with any of them (the system prompt, the first few-shot examples) — whose keys and values are
+        taken from that row instead of computed again. Then the rows decode together, a column a step: each
+        row's position ids are the ones it has alone and the attention mask hides the padding. A row ends as a
+        lone ``generate`` stops (:class:`_RowStops`); ended rows leave the batch once they are a quarter of
+        it — one copy of the live rows' cache — rather than every time one ends."""
         import torch
-        from transformers import DynamicCache
+        from transformers import Cache, DynamicCache
 
         tokenizer, model, device = self._load()
         eos = model.generation_config.eos_token_id
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        firsts, caches = [], []
-        with torch.inference_mode():
-            for ids, _ in rows:
-                prompt = torch.tensor([ids], dtype=torch.long, device=device)
-                out = model(input_ids=prompt, attention_mask=torch.ones_like(prompt), use_cache=True,
-                            logits_to_keep=1)
-                firsts.append(int(out.logits[0, -1].argmax()))
-                caches.append(out.cache)
-        # every row as prompt + first token, left-padded: the first token may already end a row (end of
-        # sequence, a stop string, a budget of one); the others decode on together
-        width = max(len(ids) for ids, _ in rows)
-        input_ids = torch.full((len(rows), width + 1), pad, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), width + 1), dtype=torch.long)
+        lengths = [len(ids) for ids, _ in rows]
+        width, steps = max(lengths), max(p.max_new_tokens for _, p in rows)
+        # every row as prompt + its new tokens, left-padded: what the stop criteria read, as in a lone generate
+        tokens = torch.full((len(rows), width + steps), pad, dtype=torch.long)
         for r, (ids, _) in enumerate(rows):
-            input_ids[r, width - len(ids):] = torch.tensor([*ids, firsts[r]], dtype=torch.long)
-            attention_mask[r, width - len(ids):] = 1
-        ended = _RowStops(eos, [p for _, p in rows], width, tokenizer)(input_ids, None)
-        new: list[list[int]] = [[first] for first in firsts]
-        going = [r for r in range(len(rows)) if not ended[r]]
-        if not going:
-            return new
-        cut = width - max(len(rows[r][0]) for r in going)  # padding columns no going row needs
-        width -= cut
-        input_ids, attention_mask = input_ids[going, cut:], attention_mask[going, cut:]
-        cache = DynamicCache(config=model.config)
-        for layer in range(len(caches[going[0]].layers)):
-            keys, values = zip(*((_left_pad(caches[r].layers[layer].keys, width),
-                                  _left_pad(caches[r].layers[layer].values, width)) for r in going))
-            cache.update(torch.cat(keys), torch.cat(values), layer)
-        # the first token is in input_ids now: budgets count the tokens after it
-        params = [replace(rows[r][1], max_new_tokens=rows[r][1].max_new_tokens - 1) for r in going]
-        stops = _RowStops(eos, params, width + 1, tokenizer)
-        kwargs = self._generate_kwargs(rows[going[0]][1])
-        for per_row in ("stop_strings", "tokenizer"):  # stop strings are per row, in _RowStops
-            kwargs.pop(per_row, None)
-        kwargs["max_new_tokens"] = max(p.max_new_tokens for p in params)
+            tokens[r, width - len(ids):width] = torch.tensor(ids, dtype=torch.long)
+        buffers: list[tuple] = []  # (keys, values) a layer: (rows, kv heads, width + steps, head dim)
+        previous: int | None = None
         with torch.inference_mode():
-            output = model.generate(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
-                                    cache=cache, stopping_criteria=[stops], **kwargs)
-        for b, n in enumerate(stops.lengths(output.shape[1] - width - 1)):
-            new[going[b]] += output[b, width + 1:width + 1 + n].tolist()
-        return new
+            for r in sorted(range(len(rows)), key=lambda r: rows[r][0]):
+                ids = rows[r][0]
+                shared = 0 if previous is None else min(_common_prefix(rows[previous][0], ids), len(ids) - 1)
+                prefix = None
+                if shared:
+                    prefix = DynamicCache(config=model.config)
+                    start = width - lengths[previous]
+                    for layer, (keys, values) in enumerate(buffers):
+                        prefix.update(keys[previous:previous + 1, :, start:start + shared],
+                                      values[previous:previous + 1, :, start:start + shared], layer)
+                prompt = torch.tensor([ids[shared:]], dtype=torch.long, device=device)
+                out = model(input_ids=prompt, attention_mask=torch.ones((1, len(ids)), dtype=torch.long,
+                                                                        device=device),
+                            cache=prefix, use_cache=True, logits_to_keep=1)
+                tokens[r, width] = int(out.logits[0, -1].argmax())
+                if not buffers:
+                    buffers = [tuple(state.new_zeros((len(rows), state.shape[1], width + steps, state.shape[3]))
+                                     for state in (layer.keys, layer.values)) for layer in out.cache.layers]
+                for (keys, values), layer in zip(buffers, out.cache.layers, strict=True):
+                    keys[r, :, width - len(ids):width] = layer.keys[0]
+                    values[r, :, width - len(ids):width] = layer.values[0]
+                previous = r
+            stops = _RowStops(eos, [p for _, p in rows], width, tokenizer)
+            stops(tokens[:, :width + 1], None)  # the first token may end a row
+            ended = stops.ended()
+            batch = list(range(len(rows)))  # rows in the batch: the live ones, and ended ones not dropped yet
+            layer_class = _buffer_layer_class()
+            cache = Cache(layers=[layer_class(keys, values, width) for keys, values in buffers])
+            mask = torch.zeros((len(rows), width + steps), dtype=torch.long)
+            for r, n in enumerate(lengths):
+                mask[r, width - n:] = 1
+            position = torch.tensor(lengths, dtype=torch.long)  # of the token each row is fed next
+            cut = done = 0  # cut: padding columns dropped from the front of the cache
+            while True:
+                keep = [b for b, r in enumerate(batch) if not ended[r]]
+                if len(keep) < len(batch) and (not keep or 4 * (len(batch) - len(keep)) >= len(batch)):
+                    # drop the ended rows, and the padding columns only they needed
+                    batch = [batch[b] for b in keep]
+                    if not batch:
+                        break
+                    start = width - max(lengths[r] for r in batch) - cut
+                    index = torch.tensor(keep, dtype=torch.long, device=device)
+                    for layer in cache.layers:
+                        layer.keep(index, start)
+                    mask, position, cut = mask[keep, start:], position[keep], cut + start
+                column = cache.get_seq_length()
+                out = model(input_ids=tokens[batch, width + done].unsqueeze(1).to(device),
+                            attention_mask=mask[:, :column + 1].to(device),
+                            position_ids=position.unsqueeze(1).to(device), cache=cache, use_cache=True,
+                            logits_to_keep=1)
+                done += 1
+                tokens[batch, width + done] = out.logits[:, -1].argmax(-1).cpu()
+                position += 1
+                stops(tokens[:, :width + done + 1], None)
+                ended = stops.ended()
+        return [tokens[r, width:width + n].tolist() for r, n in enumerate(stops.lengths(steps))]
 
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
         import torch
@@ -260,11 +288,48 @@ class LocalGenerator:
         worker.join()
 
 
-def _left_pad(tensor, width: int):
-    """A (1, heads, length, dim) cache tensor padded with zeros at the front of its length to ``width``."""
-    import torch.nn.functional as F
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
-    return F.pad(tensor, (0, 0, width - tensor.shape[2], 0))
+
+def _buffer_layer_class():
+    from transformers.cache_utils import DynamicLayer
+
+    class BufferLayer(DynamicLayer):
+        """A cache layer whose keys and values are views of buffers allocated once and written in place (a
+        DynamicLayer concatenates: a copy of the whole cache every step)."""
+
+        def __init__(self, keys, values, length: int) -> None:
+            super().__init__()
+            self.device = keys.device
+            self.buffers = keys, values
+            self.length = length
+            self.is_initialized = True
+            self._view()
+
+        def _view(self) -> None:
+            self.keys, self.values = (b[:, :, :self.length] for b in self.buffers)
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            n = key_states.shape[-2]
+            self.buffers[0][:, :, self.length:self.length + n] = key_states
+            self.buffers[1][:, :, self.length:self.length + n] = value_states
+            self.length += n
+            self._view()
+            return self.keys, self.values
+
+        def keep(self, rows, start: int) -> None:
+            """Keep only these rows, without the first ``start`` columns."""
+            self.buffers = tuple(b[rows, :, start:] for b in self.buffers)
+            self.length -= start
+            self._view()
+
+    return BufferLayer
 
 
 def _cache_api() -> bool:
@@ -334,6 +399,10 @@ class _RowStops:
         first = done.cpu() & (self.produced < 0)
         self.produced[first] = new
         return done
+
+    def ended(self) -> list[bool]:
+        """Whether each row has ended (a row computed on after its end stays ended)."""
+        return (self.produced >= 0).tolist()
 
     def lengths(self, generated: int) -> list[int]:
         return [int(n) if n >= 0 else generated for n in self.produced]

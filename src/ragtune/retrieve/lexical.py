@@ -16,7 +16,7 @@ index built from scratch over the same rows does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -94,6 +94,9 @@ class LexicalIndex:
     total_length: int  # terms in the live rows
     k1: float = K1
     b: float = B
+    # term id → (rows, float32 weights): a term's postings weighted once per index (per store version), on the
+    # first query that uses it, so repeated terms cost what the precomputed weights of a static index cost
+    _weighted: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, terms: pa.ListArray | pa.ChunkedArray, k1: float = K1, b: float = B) -> "LexicalIndex":
@@ -160,21 +163,31 @@ class LexicalIndex:
         ids = [i for i in ids if self.doc_freq[i] > 0]
         if not ids or self.n_live == 0:
             return np.zeros(self.n_docs, dtype=np.float32)
-        avg_length = self.total_length / self.n_live
-        rows, weights = [], []
-        for term_id in ids:
+        parts = [self._term_postings(term_id) for term_id in ids]
+        rows = [r for r, _ in parts if len(r)]
+        if not rows:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        return np.bincount(np.concatenate(rows), weights=np.concatenate([w for _, w in parts if len(w)]),
+                           minlength=self.n_docs).astype(np.float32)
+
+    def _term_postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows holding the term, and its BM25 weight in each, over every segment (memoized)."""
+        found = self._weighted.get(term_id)
+        if found is None:
+            avg_length = self.total_length / self.n_live
+            rows, weights = [], []
             for segment in self.segments:
-                found = segment.postings(term_id)
-                if found is None:
+                postings = segment.postings(term_id)
+                if postings is None:
                     continue
-                term_rows, tf = found
+                term_rows, tf = postings
                 rows.append(term_rows)
                 weights.append(term_weight(tf.astype(np.float64), self.lengths[term_rows].astype(np.float64),
                                            avg_length, self.term_idf[term_id], self.k1, self.b).astype(np.float32))
-        if not rows:
-            return np.zeros(self.n_docs, dtype=np.float32)
-        return np.bincount(np.concatenate(rows), weights=np.concatenate(weights),
-                           minlength=self.n_docs).astype(np.float32)
+            found = (np.concatenate(rows), np.concatenate(weights)) if rows else (
+                np.zeros(0, np.int32), np.zeros(0, np.float32))
+            self._weighted[term_id] = found
+        return found
 
 
 def _merged(segments: tuple[_Segment, ...]) -> tuple[_Segment, ...]:
