@@ -205,9 +205,7 @@ class LanceStore:
     def chunk_columns(self, chunk_ids: Sequence[str] | None = None) -> pa.Table:
         if chunk_ids is None:
             return self._scan(self._chunks, list(CHUNK_COLUMNS))
-        if not chunk_ids:
-            return self._scan(self._chunks, list(CHUNK_COLUMNS)).slice(0, 0)
-        return self._scan(self._chunks, list(CHUNK_COLUMNS), _in_list("chunk_id", chunk_ids))
+        return self._scan(self._chunks, list(CHUNK_COLUMNS), _in_list("chunk_id", chunk_ids) if chunk_ids else "FALSE")
 
     def chunk_ids(self) -> list[str]:
         return self._scan(self._chunks, ["chunk_id"])["chunk_id"].to_pylist()
