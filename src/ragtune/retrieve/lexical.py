@@ -53,8 +53,7 @@ def _flat_terms(terms: pa.ListArray | pa.ChunkedArray) -> tuple[np.ndarray, pa.A
 @dataclass(frozen=True)
 class _Segment:
     """Postings of some rows, grouped by term: term ``term_ids[i]`` occurs in ``rows[indptr[i]:indptr[i+1]]``
-    with counts ``tf``; ``term_ids`` is sorted (the base segment holds every term of the vocabulary it was built
-    with, so there a term id is its own position)."""
+    with counts ``tf``; ``term_ids`` is sorted."""
 
     term_ids: np.ndarray
     indptr: np.ndarray
@@ -65,10 +64,14 @@ class _Segment:
     def from_postings(cls, term_ids: np.ndarray, rows: np.ndarray, tf: np.ndarray) -> "_Segment":
         """Postings given as parallel arrays, each (term, row) at most once, in any order."""
         order = np.lexsort((rows, term_ids))
-        term_ids, rows, tf = term_ids[order], rows[order], tf[order]
-        distinct, starts = np.unique(term_ids, return_index=True)
+        return cls.from_sorted(term_ids[order], rows[order], tf[order])
+
+    @classmethod
+    def from_sorted(cls, term_ids: np.ndarray, rows: np.ndarray, tf: np.ndarray) -> "_Segment":
+        """Postings already sorted by term, then row."""
+        starts = np.flatnonzero(np.diff(term_ids, prepend=-1))  # where each term's run begins
         indptr = np.append(starts, len(term_ids)).astype(np.int64)
-        return cls(distinct.astype(np.int64), indptr, rows.astype(np.int32), tf.astype(np.float32))
+        return cls(term_ids[starts].astype(np.int64), indptr, rows.astype(np.int32), tf.astype(np.float32))
 
     def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray] | None:
         i = int(np.searchsorted(self.term_ids, term_id))
@@ -100,28 +103,11 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, terms: pa.ListArray | pa.ChunkedArray, k1: float = K1, b: float = B) -> "LexicalIndex":
-        """Index a column of term lists (row i = document i) with vectorized Arrow/NumPy operations."""
-        lengths, flat = _flat_terms(terms)
-        n_docs = len(lengths)
-        if len(flat) == 0:
-            empty = np.zeros(0, np.int64)
-            segment = _Segment(empty, np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
-            return cls({}, empty, np.zeros(0), lengths, (segment,), n_docs, n_docs, 0, k1, b)
-        encoded = pc.dictionary_encode(flat)
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        term_ids = encoded.indices.to_numpy().astype(np.int64)
-        vocab_terms = encoded.dictionary.to_pylist()
-        rows = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-        keys, tf = np.unique(term_ids * n_docs + rows, return_counts=True)  # sorted by term, then row
-        post_terms, post_rows = keys // n_docs, keys % n_docs
-        doc_freq = np.bincount(post_terms, minlength=len(vocab_terms)).astype(np.int64)
-        indptr = np.concatenate([[0], np.cumsum(doc_freq)]).astype(np.int64)
-        segment = _Segment(np.arange(len(vocab_terms), dtype=np.int64), indptr, post_rows.astype(np.int32),
-                           tf.astype(np.float32))
-        vocabulary = {term: i for i, term in enumerate(vocab_terms)}
-        return cls(vocabulary, doc_freq, idf(n_docs, doc_freq.astype(np.float64)), lengths, (segment,), n_docs,
-                   n_docs, int(lengths.sum()), k1, b)
+        """Index a column of term lists (row i = document i) with vectorized Arrow/NumPy operations: the empty
+        index with every row appended, so a fresh build and a folded-in write are one computation."""
+        empty = np.zeros(0, np.int64)
+        nothing = cls({}, empty, np.zeros(0), empty, (), 0, 0, 0, k1, b)
+        return nothing.advanced((), pa.array([], pa.list_(pa.string())), terms)
 
     def advanced(self, removed_rows: Sequence[int], removed_terms: pa.ListArray | pa.ChunkedArray,
                  added_terms: pa.ListArray | pa.ChunkedArray) -> "LexicalIndex":
@@ -145,11 +131,11 @@ class LexicalIndex:
             term_ids = local_to_global[encoded.indices.to_numpy().astype(np.int64)]
             rows = np.repeat(np.arange(self.n_docs, self.n_docs + len(added_lengths), dtype=np.int64), added_lengths)
             n_rows = self.n_docs + len(added_lengths)
-            keys, tf = np.unique(term_ids * n_rows + rows, return_counts=True)
+            keys, tf = np.unique(term_ids * n_rows + rows, return_counts=True)  # sorted by term, then row
             post_terms, post_rows = keys // n_rows, keys % n_rows
             doc_freq = np.concatenate([doc_freq, np.zeros(len(vocabulary) - len(doc_freq), np.int64)])
             doc_freq += np.bincount(post_terms, minlength=len(vocabulary))
-            segments = _merged(segments + (_Segment.from_postings(post_terms, post_rows, tf),))
+            segments = _merged(segments + (_Segment.from_sorted(post_terms, post_rows, tf),))
         n_live = self.n_live - len(removed_rows) + len(added_lengths)
         return LexicalIndex(vocabulary, doc_freq, idf(n_live, doc_freq.astype(np.float64)),
                             np.concatenate([self.lengths, added_lengths]), segments,

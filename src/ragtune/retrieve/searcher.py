@@ -65,54 +65,62 @@ class _ExactState:
     the state of an earlier version plus what changed since (:meth:`advanced`). Rows never move: a removed
     chunk's row stays as a tombstone (``dead``), masked out of every result, until the next full load."""
 
-    def __init__(self, table: pa.Table, dim: int, live_docs: set[str]) -> None:
-        self.results = table.select(list(RESULT_COLUMNS))
-        self.n = table.num_rows
-        self.chunk_ids: list[str] = table["chunk_id"].to_pylist()
-        self.row_of = {cid: i for i, cid in enumerate(self.chunk_ids)}  # live rows only
-        self.vectors = _vector_matrix(table, dim)
-        self.terms = table["terms"]
-        self.lexical = LexicalIndex.build(self.terms)
-        self.source_paths = np.array(table["source_path"].to_pylist(), dtype=str)
-        self._meta_kv = table["meta_kv"]
-        self._groups = table["groups"]
-        self._doc_ids: list[str] = table["doc_id"].to_pylist()
-        self.dead = np.zeros(self.n, dtype=bool)
+    def __init__(self, *, results: pa.Table, chunk_ids: list[str], row_of: dict[str, int], vectors: np.ndarray,
+                 terms: pa.ChunkedArray, lexical: LexicalIndex, source_paths: np.ndarray, meta_kv: pa.ChunkedArray,
+                 groups: pa.ChunkedArray, doc_ids: list[str], dead: np.ndarray, chunk_cache: dict[int, Chunk],
+                 live_docs: set[str]) -> None:
+        self.results = results
+        self.n = results.num_rows
+        self.chunk_ids = chunk_ids
+        self.row_of = row_of  # live rows only
+        self.vectors = vectors
+        self.terms = terms
+        self.lexical = lexical
+        self.source_paths = source_paths
+        self._meta_kv = meta_kv
+        self._groups = groups
+        self._doc_ids = doc_ids
+        self.dead = dead
+        self._chunk_cache = chunk_cache
         self._group_rows: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
         self._meta_sets: list[set[str]] | None = None
-        self._chunk_cache: dict[int, Chunk] = {}
         self.live: np.ndarray | None = None
         self.set_live(live_docs)
+
+    @classmethod
+    def loaded(cls, table: pa.Table, dim: int, live_docs: set[str]) -> "_ExactState":
+        """The state of the whole chunk table ``table``."""
+        chunk_ids = table["chunk_id"].to_pylist()
+        return cls(results=table.select(list(RESULT_COLUMNS)), chunk_ids=chunk_ids,
+                   row_of={cid: i for i, cid in enumerate(chunk_ids)},
+                   vectors=_vector_matrix(table, dim), terms=table["terms"],
+                   lexical=LexicalIndex.build(table["terms"]),
+                   source_paths=np.array(table["source_path"].to_pylist(), dtype=str), meta_kv=table["meta_kv"],
+                   groups=table["groups"], doc_ids=table["doc_id"].to_pylist(), dead=np.zeros(table.num_rows, bool),
+                   chunk_cache={}, live_docs=live_docs)
 
     def advanced(self, removed: Sequence[str], added: pa.Table, dim: int, live_docs: set[str]) -> "_ExactState":
         """The state after a write that removed the chunks ``removed`` and appended ``added`` (in store order).
         Costs what changed plus copies of the per-row arrays, not a re-read and re-index of every chunk."""
         rows = np.array([self.row_of[cid] for cid in removed], dtype=np.int64)
-        state = object.__new__(_ExactState)
-        state.results = pa.concat_tables([self.results, added.select(list(RESULT_COLUMNS))])
-        state.n = self.n + added.num_rows
-        new_ids = added["chunk_id"].to_pylist()
-        state.chunk_ids = self.chunk_ids + new_ids
-        state.row_of = dict(self.row_of)
+        row_of = dict(self.row_of)
         for cid in removed:
-            del state.row_of[cid]
-        state.row_of.update((cid, self.n + i) for i, cid in enumerate(new_ids))
-        state.vectors = np.concatenate([self.vectors, _vector_matrix(added, dim)])
-        state.terms = _concat_columns(self.terms, added["terms"])
-        state.lexical = self.lexical.advanced(rows, self.terms.take(pa.array(rows, pa.int64())), added["terms"])
-        state.source_paths = np.concatenate([self.source_paths,
-                                             np.array(added["source_path"].to_pylist(), dtype=str)])
-        state._meta_kv = _concat_columns(self._meta_kv, added["meta_kv"])
-        state._groups = _concat_columns(self._groups, added["groups"])
-        state._doc_ids = self._doc_ids + added["doc_id"].to_pylist()
-        state.dead = np.concatenate([self.dead, np.zeros(added.num_rows, dtype=bool)])
-        state.dead[rows] = True
-        state._group_rows = None
-        state._meta_sets = None
-        state._chunk_cache = {i: c for i, c in self._chunk_cache.items() if not state.dead[i]}
-        state.live = None
-        state.set_live(live_docs)
-        return state
+            del row_of[cid]
+        new_ids = added["chunk_id"].to_pylist()
+        row_of.update((cid, self.n + i) for i, cid in enumerate(new_ids))
+        dead = np.concatenate([self.dead, np.zeros(added.num_rows, dtype=bool)])
+        dead[rows] = True
+        return _ExactState(
+            results=pa.concat_tables([self.results, added.select(list(RESULT_COLUMNS))]),
+            chunk_ids=self.chunk_ids + new_ids, row_of=row_of,
+            vectors=np.concatenate([self.vectors, _vector_matrix(added, dim)]),
+            terms=_concat_columns(self.terms, added["terms"]),
+            lexical=self.lexical.advanced(rows, self.terms.take(pa.array(rows, pa.int64())), added["terms"]),
+            source_paths=np.concatenate([self.source_paths, np.array(added["source_path"].to_pylist(), dtype=str)]),
+            meta_kv=_concat_columns(self._meta_kv, added["meta_kv"]),
+            groups=_concat_columns(self._groups, added["groups"]),
+            doc_ids=self._doc_ids + added["doc_id"].to_pylist(), dead=dead,
+            chunk_cache={i: c for i, c in self._chunk_cache.items() if not dead[i]}, live_docs=live_docs)
 
     def set_live(self, live_docs: set[str]) -> None:
         """Chunks whose document row is missing (a write between its two commits, or cut short) are never
@@ -203,7 +211,7 @@ class Searcher:
                 if state is None:
                     # chunks first, then the live documents: a document committed in between is simply live
                     table = self.store.chunk_columns()
-                    state = _ExactState(table, self.embedder.dim, self._live_docs(version))
+                    state = _ExactState.loaded(table, self.embedder.dim, self._live_docs(version))
                 self._state = (version, state)
             elif self._state[1].hidden:
                 self._state[1].set_live(self._live_docs(version, hidden=True))
