@@ -158,7 +158,11 @@ def main() -> int:
         rows.append(step_row("Index.sync after editing 1 file", edit_s, edit.to_json(), initial_s))
 
         deleted = paths[n // 3]
-        deleted_id = deleted.relative_to(folder).as_posix()
+        # a file's document id is SOURCE/path (the source defaults to the folder's name)
+        relative = deleted.relative_to(folder).as_posix()
+        owners = sorted({d for d in chunk_doc_ids(index) if d.endswith(f"/{relative}")})
+        expect(checks, "deleted file is one stored document", len(owners), 1)
+        deleted_id = owners[0] if owners else relative
         deleted_chunks = chunk_doc_ids(index).count(deleted_id)
         deleted_query = deleted.read_text(encoding="utf-8").split("\n\n")[1][:300]
         found = any(h.chunk.doc_id == deleted_id for h in index.documents.search(deleted_query, k=20).hits)
