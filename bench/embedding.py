@@ -15,8 +15,8 @@ exported to ONNX and run by onnxruntime; ``onnx-int8`` — its dynamic int8 quan
   difference to torch, paired per question, with the gate: a backend may become the default only if its nDCG@10
   is at most 0.005 below torch's on BOTH sets in BOTH modes. Nothing is tuned on either set.
 
-A full run scores every question of both sets over the whole corpora; ``--quick`` scores the first 150 questions
-whose gold passage is among the first 200 passages of each corpus, over those passages, with fewer passages and
+A full run scores every question of both sets over the whole corpora; ``--quick`` scores the first 100 questions
+whose gold passage is among the first 120 passages of each corpus, over those passages, with fewer passages and
 queries for speed: a regression check, not the gate's evidence.
 """
 
@@ -74,7 +74,7 @@ def parse_args() -> argparse.Namespace:
     add_quick_flag(parser)
     return apply_sizes(parser.parse_args(), full={"passages": 512, "repeats": 2, "queries": 200, "corpus_limit": None,
                              "limit": None},
-                       quick={"passages": 256, "repeats": 1, "queries": 60, "corpus_limit": 200, "limit": 150})
+                       quick={"passages": 128, "repeats": 1, "queries": 40, "corpus_limit": 120, "limit": 100})
 
 
 def export_and_load(cache: Path) -> tuple[dict, dict]:
