@@ -48,9 +48,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--corpus", type=Path, default=SQUAD_CORPUS)
     parser.add_argument("--qa", type=Path, default=SQUAD_QA)
     parser.add_argument("--answerable", type=int, default=None,
-                        help="answerable questions sampled (default 120; --quick: 12)")
+                        help="answerable questions sampled (default 120; --quick: 8)")
     parser.add_argument("--unanswerable", type=int, default=None,
-                        help="unanswerable questions sampled (default 60; --quick: 6)")
+                        help="unanswerable questions sampled (default 60; --quick: 4)")
     parser.add_argument("-k", type=int, default=None, help="sources in the prompt (default: AnswerConfig.k)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--max-lost", type=float, default=0.10,
@@ -60,7 +60,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--name", default="answers")
     add_quick_flag(parser)
     return apply_sizes(parser.parse_args(), full={"answerable": 120, "unanswerable": 60},
-                       quick={"answerable": 12, "unanswerable": 6})
+                       quick={"answerable": 8, "unanswerable": 4})
 
 
 def decide(item: dict, min_relevance: float, min_support: float) -> bool:

@@ -61,14 +61,14 @@ BATCH = 64
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--passages", type=int, default=None,
-                        help="passages per throughput run, half from each corpus (default 512; --quick: 256)")
+                        help="passages per throughput run, half from each corpus (default 512; --quick: 128)")
     parser.add_argument("--repeats", type=int, default=None, help="throughput runs per backend (default 2; --quick: 1)")
     parser.add_argument("--queries", type=int, default=None,
-                        help="single-query latency samples per backend (default 200; --quick: 60)")
+                        help="single-query latency samples per backend (default 200; --quick: 40)")
     parser.add_argument("--corpus-limit", type=int, default=None,
-                        help="passages of each corpus to score quality on (default: all; --quick: 200)")
+                        help="passages of each corpus to score quality on (default: all; --quick: 120)")
     parser.add_argument("--limit", type=int, default=None,
-                        help="questions per set to score quality on (default: all; --quick: 150)")
+                        help="questions per set to score quality on (default: all; --quick: 100)")
     parser.add_argument("--seed", type=int, default=11, help="passage and query sample seed")
     parser.add_argument("--name", default="embedding", help="result file name under bench/results/")
     add_quick_flag(parser)

@@ -9,7 +9,7 @@ resumes from the finished runs (no model call) and gives the verdicts, which mus
 every item's prediction, since batched decoding gives the tokens one-at-a-time decoding gives.
 
     python bench/eval_speed.py                 # 100 items × 5 conditions, batch size = Settings default
-    python bench/eval_speed.py --quick         # 8 items
+    python bench/eval_speed.py --quick         # 5 items
     python bench/eval_speed.py --threads 1     # torch threads (default: torch's own choice)
 """
 
@@ -44,14 +44,14 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=SQUAD_CORPUS)
     parser.add_argument("--qa", type=Path, default=SQUAD_QA)
-    parser.add_argument("--items", type=int, default=None, help="eval items sampled (default 100; --quick: 8)")
+    parser.add_argument("--items", type=int, default=None, help="eval items sampled (default 100; --quick: 5)")
     parser.add_argument("--conditions", default=",".join(CONDITIONS))
     parser.add_argument("--batch-size", type=int, default=None, help="default: Settings().eval_batch_size")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--name", default="eval_speed")
     add_quick_flag(parser)
-    return apply_sizes(parser.parse_args(), full={"items": 100}, quick={"items": 8})
+    return apply_sizes(parser.parse_args(), full={"items": 100}, quick={"items": 5})
 
 
 def main() -> int:

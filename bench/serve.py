@@ -62,7 +62,7 @@ GROUP = "bench"
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=None, help="concurrent clients per phase (default 50; --quick: 25)")
+    parser.add_argument("--clients", type=int, default=None, help="concurrent clients per phase (default 50; --quick: 12)")
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds each phase sends requests (default 60; --quick: 6)")
     parser.add_argument("--uploaders", type=int, default=None,
@@ -76,7 +76,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--name", default="serve", help="result file name under bench/results/")
     add_quick_flag(parser)
     return apply_sizes(parser.parse_args(), full={"clients": 50, "duration": 60.0, "uploaders": 2},
-                       quick={"clients": 25, "duration": 6.0, "uploaders": 2})
+                       quick={"clients": 12, "duration": 6.0, "uploaders": 2})
 
 
 # ---- the server -------------------------------------------------------------------------------------------------
