@@ -66,15 +66,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=None,
                         help="single-query latency samples per backend (default 200; --quick: 40)")
     parser.add_argument("--corpus-limit", type=int, default=None,
-                        help="passages of each corpus to score quality on (default: all; --quick: 120)")
+                        help="passages of each corpus to score quality on (default: all; --quick: 80)")
     parser.add_argument("--limit", type=int, default=None,
-                        help="questions per set to score quality on (default: all; --quick: 100)")
+                        help="questions per set to score quality on (default: all; --quick: 60)")
     parser.add_argument("--seed", type=int, default=11, help="passage and query sample seed")
     parser.add_argument("--name", default="embedding", help="result file name under bench/results/")
     add_quick_flag(parser)
     return apply_sizes(parser.parse_args(), full={"passages": 512, "repeats": 2, "queries": 200, "corpus_limit": None,
                              "limit": None},
-                       quick={"passages": 128, "repeats": 1, "queries": 40, "corpus_limit": 120, "limit": 100})
+                       quick={"passages": 128, "repeats": 1, "queries": 40, "corpus_limit": 80, "limit": 60})
 
 
 def export_and_load(cache: Path) -> tuple[dict, dict]:

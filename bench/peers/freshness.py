@@ -65,8 +65,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(1, str(HERE.parent))  # bench/ for _common; this folder stays first for _tools
 
-import _tools
-from _tools import LABELS, Doc, MissingPeer, emit, make, peak_rss_mb, squash
+import _tools  # noqa: E402  (after the sys.path lines above)
+from _tools import LABELS, Doc, MissingPeer, emit, make, peak_rss_mb, squash  # noqa: E402
 
 DATA = HERE.parent.parent.parent / "shared" / "data"
 CORPORA = ("squad_dev_corpus.jsonl", "nqswap_dev_corpus.jsonl")

@@ -34,8 +34,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(1, str(HERE.parent))  # bench/ for _common; this folder stays first for _tools
 
-import _tools
-from _tools import LABELS, TOOLS, Doc, MissingPeer, emit, make, peak_rss_mb
+import _tools  # noqa: E402  (after the sys.path lines above)
+from _tools import LABELS, TOOLS, Doc, MissingPeer, emit, make, peak_rss_mb  # noqa: E402
 
 DATA = HERE.parent.parent.parent / "shared" / "data"
 SETS = {"squad": "squad_dev", "nqswap": "nqswap_dev"}

@@ -27,7 +27,7 @@ given:
 """
 
 
-def test_cost_json_on_a_home_with_audit_eval_and_adapter_history(busy_home):
+def test_cost_json_on_a_home_with_audit_eval_and_adapter_history(busy_home):  # noqa: F811 — the imported fixture
     result = ragtune(busy_home, "cost", "--prices", str(EXAMPLE), "--volume", "500/day", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)  # only JSON on stdout
