@@ -85,8 +85,8 @@ def main() -> int:
         first, second = sides["one_at_a_time"], sides["batched"]
         first.evaluation.open_corpus(args.corpus)
         shutil.copytree(Path(first.settings.home) / "eval-index", Path(second.settings.home) / "eval-index")
+        second.evaluation.open_corpus(args.corpus)
         for workspace in sides.values():
-            workspace.evaluation.open_corpus(args.corpus)
             workspace.answers.ask("warm up", retrieval=False)
         seconds: dict[str, dict[str, float]] = {name: {} for name in sides}
         runs: dict[str, dict] = {name: {} for name in sides}

@@ -62,7 +62,8 @@ GROUP = "bench"
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=None, help="concurrent clients per phase (default 50; --quick: 12)")
+    parser.add_argument("--clients", type=int, default=None,
+                        help="concurrent clients per phase (default 50; --quick: 12)")
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds each phase sends requests (default 60; --quick: 6)")
     parser.add_argument("--uploaders", type=int, default=None,
