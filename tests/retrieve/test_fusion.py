@@ -76,3 +76,46 @@ def test_a_list_of_equal_scores_says_nothing_and_an_empty_list_is_ignored():
 def test_zscore_counts_a_repeated_item_once_and_honours_limit():
     fused = zscore_fusion({"x": [("a", 3.0), ("a", 1.0), ("b", 2.0), ("c", 0.0)]}, limit=2)
     assert [f.item for f in fused] == ["a", "b"] and fused[0].ranks == {"x": 1}
+
+
+# ---- the fast paths give what the definitions give -------------------------------------------------------------
+
+
+def _zscore_by_definition(scored, limit):
+    """z-score fusion written as the module doc defines it: per-list z-scores, the list's floor for a missing
+    item, summed with sum() over the lists in order, ranked by (-score, best single rank, id)."""
+    ranks, normalized, floors = {}, {}, {}
+    for name, items in scored.items():
+        best = {}
+        for rank, (item, score) in enumerate(items, start=1):
+            if item not in best:
+                best[item] = float(score)
+                ranks.setdefault(item, {})[name] = rank
+        if best:
+            values = list(best.values())
+            mean = sum(values) / len(values)
+            std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+            scale = std if std > 0 else math.inf
+            normalized[name] = {item: (v - mean) / scale for item, v in best.items()}
+            floors[name] = (min(values) - mean) / scale
+    scores = {item: sum(z.get(item, floors[name]) for name, z in normalized.items()) for item in ranks}
+    order = sorted(scores, key=lambda i: (-scores[i], min(ranks[i].values()), i))
+    return [(i, scores[i], ranks[i]) for i in (order if limit is None else order[:limit])]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_zscore_fusion_equals_its_definition_bit_for_bit_ties_included(seed):
+    import random
+
+    rng = random.Random(seed)
+    pool = [f"c{i}" for i in range(rng.randint(1, 150))]
+    coarse = rng.random() < 0.5  # few distinct scores: many exact ties at the cut
+    lists = {}
+    for name in ("bm25", "dense", "third")[:rng.randint(1, 3)]:
+        items = rng.sample(pool, rng.randint(0, len(pool)))
+        draws = (float(rng.randint(0, 3)) if coarse else rng.gauss(0, 1) for _ in items)
+        scores = sorted(draws, reverse=True)
+        lists[name] = list(zip(items, scores))
+    for limit in (None, 0, 1, 10, 100, 1000):
+        got = [(f.item, f.score, dict(f.ranks)) for f in zscore_fusion(lists, limit=limit)]
+        assert got == _zscore_by_definition(lists, limit)

@@ -123,6 +123,10 @@ def test_sources_and_their_documents(store):
     assert store.fingerprints(doc_ids=["a/1", "b/1"]) == {"a/1": "fp", "b/1": "fp"}
     assert store.fingerprints("a", doc_ids=["a/1", "b/1"]) == {"a/1": "fp"}
     assert store.source_counts() == {"a": (2, 4), "b": (1, 2)}
+    put(store, (replace(owned("b/2", "b")[0], groups=("hr", "staff")), owned("b/2", "b")[1]))
+    assert store.source_groups() == {("a", ("staff",)), ("b", ("staff",)), ("b", ("hr", "staff"))}
+    store.remove_documents(["b/2"])
+    assert store.source_groups() == {("a", ("staff",)), ("b", ("staff",))}
     assert store.remove_source("a") == 2
     assert [s.name for s in store.sources()] == ["b"] and store.counts() == (1, 2)
     store.ensure_indexes(0)

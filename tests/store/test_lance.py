@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 from tests.store.conformance import DIM, document, put
@@ -44,3 +46,33 @@ def test_a_corrupt_manifest_is_a_clear_error(tmp_path):
     (tmp_path / "lance" / "ragtune.json").write_text("{not json")
     with pytest.raises(StoreError, match="unreadable index manifest"):
         LanceStore(tmp_path / "lance", "x", DIM)
+
+
+class _NoVersion:
+    """Stands in for the chunk table where asking LanceDB for the version must not happen."""
+
+    @property
+    def version(self):
+        raise AssertionError("asked LanceDB for the version")
+
+
+def _settle(store: LanceStore) -> None:
+    """Make the table's last change look older than the settle margin (as if seconds had passed)."""
+    old = time.time() - 60
+    os.utime(store._versions_dir, (old, old))
+
+
+def test_the_latest_version_is_remembered_only_while_no_commit_can_have_been_missed(tmp_path):
+    reader = LanceStore(tmp_path / "lance", "test-embedder", DIM)
+    writer = LanceStore(tmp_path / "lance", "test-embedder", DIM)  # another process's handle
+    put(writer, document("a", "first"))
+    first = reader.version()
+    assert reader._latest is None  # just committed: the folder's time cannot vouch for the version yet
+    _settle(reader)
+    assert reader.version() == first and reader._latest is not None
+    table, reader._chunks = reader._chunks, _NoVersion()
+    assert reader.version() == first  # nothing changed: no manifest listing
+    reader._chunks = table
+    put(writer, document("b", "second"))
+    assert reader.version() == writer.version() > first  # the commit moved the folder: seen at once
+

@@ -114,9 +114,9 @@ class DocumentIndex:
         or re-sync that names no groups keeps them instead, and never widens access by accident."""
         names = set(names)
         held: dict[tuple[str, ...], str] = {}
-        for doc in self.store.list_documents():
-            if doc.source in names:
-                held.setdefault(tuple(doc.groups), doc.source)
+        for source, groups in sorted(self.store.source_groups()):
+            if source in names:
+                held.setdefault(groups, source)
         if len(held) > 1:
             raise InputError(f"the documents of source(s) {', '.join(sorted(set(held.values())))} hold different "
                              "groups: pass --groups to say which groups to index them with")

@@ -18,11 +18,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ragtune.config import Settings
+from ragtune.config import IngestConfig, Settings
 from ragtune.errors import InputError, ParseError
 from ragtune.ingest.chunker import chunk_document
 from ragtune.ingest.normalize import normalize_document
 from ragtune.ingest.planner import plan_sync
+from ragtune.ingest.scancache import ScanCache, cache_path, file_state
 from ragtune.ingest.sources import ExpandedSources, SourceFailure, SourceRef, SourceRoot
 from ragtune.models.embedder import Embedder
 from ragtune.store.base import ChunkBatch, DocumentRecord, SourceRecord, Store
@@ -72,19 +73,27 @@ class IngestReport:
         return data
 
 
-def fingerprint(ref: SourceRef, raw: bytes, settings: Settings, embedder_id: str, groups: Sequence[str]) -> str:
-    """Everything that shapes a document's chunks and vectors; equal fingerprints mean nothing to do."""
-    shape = json.dumps(
-        {
-            "pipeline": PIPELINE_VERSION,
-            "source_path": ref.source_path,
-            "chunking": asdict(settings.chunking),
-            "embedder": embedder_id,
-            "groups": sorted(groups),
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(shape.encode() + b"\0" + raw).hexdigest()
+@dataclass(frozen=True)
+class Fingerprinter:
+    """``fingerprint(ref, raw)``: the SHA-256 of everything that shapes a document's chunks and vectors — the
+    pipeline version, the chunking settings, the embedder, its groups (``shared``: the same for a whole run,
+    so serialized once), its source path — and its raw bytes; equal fingerprints mean nothing to do. Stored
+    indexes hold these values, so the bytes hashed must not change: the sorted-keys JSON of those fields
+    (``source_path`` sorts last), a NUL, the raw bytes."""
+
+    shared: str
+
+    @classmethod
+    def for_run(cls, settings: Settings, embedder_id: str, groups: Sequence[str]) -> Fingerprinter:
+        return cls(json.dumps({"pipeline": PIPELINE_VERSION, "chunking": asdict(settings.chunking),
+                               "embedder": embedder_id, "groups": sorted(groups)}, sort_keys=True))
+
+    def __call__(self, ref: SourceRef, raw: bytes) -> str:
+        shape = f'{self.shared[:-1]}, "source_path": {json.dumps(ref.source_path)}}}'
+        digest = hashlib.sha256(shape.encode())
+        digest.update(b"\0")
+        digest.update(raw)
+        return digest.hexdigest()
 
 
 @dataclass
@@ -127,6 +136,8 @@ def run_ingest(
     for doc_id in store.inconsistent_documents(few) & set(existing):
         existing[doc_id] = ""  # its chunks do not match its row (a write cut short): index it again
     notify = on_progress or (lambda _p: None)
+    fingerprint = Fingerprinter.for_run(settings, embedder.model_id, groups)
+    caches = _scan_caches(sources, settings, fingerprint) if few is None else {}
 
     incoming: dict[str, str] = {}
     unreadable: list[str] = []
@@ -139,7 +150,8 @@ def run_ingest(
                                                f"it, or `ragtune sources remove {owner}`)"))
             continue
         try:
-            incoming[ref.doc_id] = fingerprint(ref, ref.raw(settings.ingest), settings, embedder.model_id, groups)
+            incoming[ref.doc_id] = _fingerprint(ref, fingerprint, settings.ingest, caches.get(ref.source),
+                                                existing.get(ref.doc_id))
             refs[ref.doc_id] = ref
         except ParseError as exc:
             report.failed.append(SourceFailure(exc.source, exc.reason))
@@ -187,10 +199,41 @@ def run_ingest(
             report.count(owners.get(doc_id, "?"), "removed")
         report.orphans_removed = store.remove_orphan_chunks()
     _save_roots(store, known_sources, sources.roots, now)
+    for name, cache in caches.items():  # each root was listed whole: what it no longer holds is forgotten
+        cache.keep_only({ref.doc_id for ref in sources.refs if ref.source == name})
+        cache.save()
     store.ensure_indexes(settings.retrieval.exact_max_chunks)
     report.store_version = store.version()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _scan_caches(sources: ExpandedSources, settings: Settings,
+                 fingerprint: Fingerprinter) -> dict[str, ScanCache]:
+    """The scan cache of each file or folder source of the run (corpus records are in memory: nothing to
+    skip). The size limit is part of its shape: a file remembered under a larger limit must be refused
+    again."""
+    shape = f"{fingerprint.shared}\0max_file_bytes={settings.ingest.max_file_bytes}"
+    return {root.name: ScanCache.load(cache_path(settings.home, root.name), shape)
+            for root in sources.roots if root.kind != "corpus"}
+
+
+def _fingerprint(ref: SourceRef, fingerprint: Fingerprinter, limits: IngestConfig, cache: ScanCache | None,
+                 stored: str | None) -> str:
+    """The document's fingerprint: remembered, when its file is as it was when last hashed and the store still
+    holds what it hashed to (see :mod:`ragtune.ingest.scancache`), else read and hashed. The state is taken
+    before the read, so a write in between leaves a state that no longer matches."""
+    if cache is None or not ref.on_disk:
+        return fingerprint(ref, ref.raw(limits))
+    checked_ns = time.time_ns()
+    state = file_state(ref.source_path)
+    known = cache.fingerprint(ref.doc_id, ref.source_path, state) if state is not None else None
+    if known is not None and known == stored:
+        return known
+    value = fingerprint(ref, ref.raw(limits))
+    if state is not None:
+        cache.remember(ref.doc_id, ref.source_path, state, value, checked_ns)
+    return value
 
 
 def _check_roots(known: dict[str, SourceRecord], roots: Sequence[SourceRoot]) -> None:

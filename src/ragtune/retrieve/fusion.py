@@ -34,8 +34,14 @@ def _ordered(scores: Mapping[str, float], ranks: Mapping[str, Mapping[str, int]]
     def key(item: str) -> tuple[float, int, str]:
         return (-scores[item], min(ranks[item].values()), item)
 
-    order = sorted(scores, key=key) if limit is None else heapq.nsmallest(limit, scores, key=key)
-    return [Fused(item, scores[item], ranks[item]) for item in order]
+    candidates: object = scores
+    if limit is not None and 0 < limit < len(scores):
+        # only items scoring at least the limit-th best score can place (ties at that score included), so the
+        # full key is built for those — a handful — not for the two lists' hundreds of candidates
+        cut = heapq.nlargest(limit, scores.values())[-1]
+        candidates = [item for item, score in scores.items() if score >= cut]
+    kept = sorted(candidates, key=key)[:None if limit is None else max(limit, 0)]
+    return [Fused(item, scores[item], ranks[item]) for item in kept]
 
 
 def reciprocal_rank_fusion(
@@ -78,5 +84,9 @@ def zscore_fusion(scored: Mapping[str, Sequence[tuple[str, float]]], limit: int 
         scale = std if std > 0 else math.inf  # all equal: every z-score is 0
         normalized[name] = {item: (v - mean) / scale for item, v in best.items()}
         floors[name] = (min(values) - mean) / scale
-    scores = {item: sum(z.get(item, floors[name]) for name, z in normalized.items()) for item in ranks}
+    scores: dict[str, float] = dict.fromkeys(ranks, 0)
+    for name, z in normalized.items():  # list by list, in order: bit for bit what sum() over the lists gives
+        floor = floors[name]
+        for item in scores:
+            scores[item] += z.get(item, floor)
     return _ordered(scores, ranks, limit)

@@ -100,6 +100,11 @@ class Store(Protocol):
 
     def sources(self) -> list[SourceRecord]: ...
 
+    def source_groups(self) -> set[tuple[str, tuple[str, ...]]]:
+        """The distinct (source name, access groups) pairs of the live documents: which groups each source's
+        documents hold, without reading every document (a sync asks before each run)."""
+        ...
+
     def source_counts(self) -> dict[str, tuple[int, int]]:
         """source name → (documents, chunks)."""
         ...

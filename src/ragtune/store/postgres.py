@@ -300,6 +300,12 @@ class PostgresStore:
         where, params = _ids_where(doc_ids)
         return self._pairs(f"SELECT doc_id, source FROM documents d WHERE {self._visible('d')}{where}", params)
 
+    def source_groups(self) -> set[tuple[str, tuple[str, ...]]]:
+        with self._cursor() as cur:
+            rows = cur.execute(f"SELECT DISTINCT source, groups FROM documents d "
+                               f"WHERE {self._visible('d')}").fetchall()
+        return {(source, tuple(groups or ())) for source, groups in rows}
+
     def document_versions(self) -> dict[str, str]:
         return self._pairs(f"SELECT doc_id, version FROM documents d WHERE {self._visible('d')}")
 
