@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ragtune.errors import InputError
-from ragtune.files import file_sha256, replace_dir, write_atomic, write_new_dir
+from ragtune.files import file_sha256, replace_dir, timestamp_settled, write_atomic, write_new_dir
 
 
 def test_write_atomic_replaces_the_whole_file_and_leaves_no_temporary(tmp_path):
@@ -140,3 +140,11 @@ def test_a_failed_write_new_dir_removes_the_parents_it_created_and_only_those(tm
     with pytest.raises(RuntimeError):
         write_new_dir(target, fill({"x.txt": "1"}, fail_after=0))
     assert (tmp_path / "existing").is_dir() and list((tmp_path / "existing").iterdir()) == []
+
+
+def test_whole_second_timestamps_need_seconds_to_settle_and_fine_ones_a_tenth():
+    second = 1_700_000_000 * 10**9
+    assert not timestamp_settled(second, second + 1_900_000_000) and timestamp_settled(second, second + 2_000_000_000)
+    fine = second + 123_456_789
+    assert not timestamp_settled(fine, fine + 90_000_000) and timestamp_settled(fine, fine + 100_000_000)
+    assert not timestamp_settled(fine, fine - 1)  # modified after the check began

@@ -3,7 +3,8 @@
 Everything ragtune writes for users or for itself to read back (reports, registry metadata, training rows,
 adapters, converted models) goes through these functions: ``write_atomic`` for a file, ``replace_dir`` for a
 folder ragtune owns (it replaces an existing one), ``write_new_dir`` for a folder the user names as an output
-(it never removes anything of the user's).
+(it never removes anything of the user's). ``timestamp_settled`` says when a modification time is old enough
+to stand in for the content.
 """
 
 from __future__ import annotations
@@ -15,6 +16,23 @@ from pathlib import Path
 from typing import Callable
 
 from ragtune.errors import InputError
+
+# How old a modification time must be, when a file is checked, to pin what was read: file systems that keep whole
+# seconds (FAT: 2 s, HFS+, some network mounts) get 2 s; ones that keep nanoseconds (ext4, xfs, btrfs, tmpfs,
+# APFS, NTFS) stamp with a clock that moves in ticks of at most 10 ms, so 100 ms is ten of them.
+COARSE_MARGIN_NS = 2_000_000_000
+FINE_MARGIN_NS = 100_000_000
+
+
+def timestamp_settled(mtime_ns: int, checked_ns: int) -> bool:
+    """Whether a file (or folder) modified at ``mtime_ns`` and checked — ``stat``, then read — from
+    ``checked_ns`` on cannot change again while keeping that modification time: the time is older than the
+    file system's tick by a margin, so any later change stamps a later time. A time on a whole second says the
+    file system may keep only seconds (on a fine one, 1 time in a few hundred: the long margin then only costs
+    a re-read). Used where an unchanged timestamp stands in for unchanged content (the sync scan cache, the
+    LanceDB store's latest version)."""
+    coarse = mtime_ns % 1_000_000_000 == 0
+    return checked_ns - mtime_ns >= (COARSE_MARGIN_NS if coarse else FINE_MARGIN_NS)
 
 
 def write_atomic(path: str | Path, content: str | bytes) -> Path:

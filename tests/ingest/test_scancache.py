@@ -16,7 +16,7 @@ from tests.conftest import write
 import ragtune.ingest.sources as sources
 from ragtune.config import Settings
 from ragtune.ingest.pipeline import PIPELINE_VERSION, Fingerprinter
-from ragtune.ingest.scancache import ScanCache, cache_path, file_state, settled
+from ragtune.ingest.scancache import ScanCache, cache_path, file_state
 from ragtune.ingest.sources import SourceRef
 from ragtune.testing import FakeEmbedder
 from ragtune.workspace import Workspace
@@ -159,11 +159,3 @@ def test_a_remembered_state_must_match_exactly(tmp_path):
     recent = state._replace(mtime_ns=now - 10_000_000)  # 10 ms before the check: the same clock tick, maybe
     cache.remember("d/a.md", str(path), recent, "fp2", now)
     assert cache.fingerprint("d/a.md", str(path), recent) is None and file_state(tmp_path / "missing") is None
-
-
-def test_whole_second_timestamps_need_seconds_to_settle_and_fine_ones_a_tenth():
-    second = 1_700_000_000 * 10**9
-    assert not settled(second, second + 1_900_000_000) and settled(second, second + 2_000_000_000)
-    fine = second + 123_456_789
-    assert not settled(fine, fine + 90_000_000) and settled(fine, fine + 100_000_000)
-    assert not settled(fine, fine - 1)  # modified after the check began

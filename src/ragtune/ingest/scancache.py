@@ -14,7 +14,7 @@ Trust has two more conditions:
 - a file whose modification time is not clearly older than the moment it was checked is not remembered: a
   write in the same timestamp tick as our read would leave the state unchanged with other bytes (git's
   "racily clean" entries). How much older is "clearly" depends on the file system's timestamps
-  (:func:`settled`). Such a file is read again next time, by which point its timestamp is old enough.
+  (:func:`ragtune.files.timestamp_settled`). Such a file is read again next time, by which point its timestamp is old enough.
 
 The cache is one JSON file per source under ``RAGTUNE_HOME/scan-cache/``, written whole
 (:func:`ragtune.files.write_atomic`) by the writer holding the home's write lock. It is tied to the
@@ -29,15 +29,10 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from ragtune.files import write_atomic
+from ragtune.files import timestamp_settled, write_atomic
 
 CACHE_FOLDER = "scan-cache"
 CACHE_FORMAT = 1
-# How old a modification time must be, when the file is checked, to pin the bytes read: file systems that keep
-# whole seconds (FAT: 2 s, HFS+, some network mounts) get 2 s; ones that keep nanoseconds (ext4, xfs, btrfs,
-# tmpfs, APFS, NTFS) stamp with a clock that moves in ticks of at most 10 ms, so 100 ms is ten of them.
-COARSE_MARGIN_NS = 2_000_000_000
-FINE_MARGIN_NS = 100_000_000
 
 
 class FileState(NamedTuple):
@@ -55,15 +50,6 @@ def file_state(path: str | Path) -> FileState | None:
     except OSError:
         return None
     return FileState(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def settled(mtime_ns: int, checked_ns: int) -> bool:
-    """Whether a file modified at ``mtime_ns`` and checked (``stat``, then read) from ``checked_ns`` on cannot
-    be written again with the same timestamp: its time is older than the file system's tick by a margin. A
-    modification time on a whole second says the file system may keep only seconds (on a fine one, 1 time in
-    a few hundred; the long margin then only costs a read)."""
-    coarse = mtime_ns % 1_000_000_000 == 0
-    return checked_ns - mtime_ns >= (COARSE_MARGIN_NS if coarse else FINE_MARGIN_NS)
 
 
 def cache_path(home: Path, source: str) -> Path:
@@ -103,7 +89,7 @@ class ScanCache:
         """Remember what was read, unless the file changed too recently for its state to vouch for its
         bytes."""
         entry = [source_path, *state, fingerprint]
-        if not settled(state.mtime_ns, checked_ns):
+        if not timestamp_settled(state.mtime_ns, checked_ns):
             entry = None
         if self._entries.get(doc_id) != entry:
             self._changed = True

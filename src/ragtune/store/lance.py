@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from ragtune.errors import EmbedderMismatchError, IndexSchemaError, StoreError, VersionCollectedError
+from ragtune.files import timestamp_settled
 from ragtune.store.base import (
     CHUNK_COLUMNS,
     RESULT_COLUMNS,
@@ -53,10 +54,6 @@ _MAX_FRAGMENTS = 64
 # Old table versions are what the audit log pins: routine maintenance never deletes them, only `ragtune gc` does.
 _KEEP_VERSIONS = timedelta(days=365 * 100)
 _PIN_TAG = "ragtune-pin-"
-# A version read this long after the last change of the table's _versions/ folder stays the latest until that
-# folder changes again (see LanceStore.version). The margin covers the coarse clock file times come from, and
-# file systems that keep them to the second or two.
-_SETTLED_NS = 2_000_000_000
 
 
 def _sql_str(value: str) -> str:
@@ -181,8 +178,10 @@ class LanceStore:
         """The chunk table's latest version. Asking LanceDB lists the table's manifests (~0.3 ms, a tenth of an
         exact search), so the answer is kept while the ``_versions/`` folder is unchanged: every commit adds a
         manifest there, which moves the folder's modification time when the version becomes visible. The pair
-        is kept only once that time is :data:`_SETTLED_NS` old when the version is read, so a commit in the
-        same clock tick as the last one (same folder time, newer version) cannot have been missed."""
+        is kept only when that time had settled (:func:`ragtune.files.timestamp_settled`) before the version
+        was read, so a commit in the same clock tick as the last one (same folder time, newer version) cannot
+        have been missed."""
+        checked = time.time_ns()
         try:
             changed = os.stat(self._versions_dir).st_mtime_ns
         except OSError:
@@ -190,8 +189,8 @@ class LanceStore:
         if changed is not None and self._latest is not None and self._latest[0] == changed:
             return self._latest[1]
         version = int(self._chunks.version)
-        settled = changed is not None and time.time_ns() - changed > _SETTLED_NS
-        self._latest = (changed, version) if settled else None
+        keep = changed is not None and timestamp_settled(changed, checked)
+        self._latest = (changed, version) if keep else None
         return version
 
     def counts(self) -> tuple[int, int]:
