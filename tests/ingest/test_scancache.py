@@ -140,6 +140,8 @@ def test_the_cache_forgets_files_that_left_the_folder(home, tmp_path):
     index.sync(docs)
     remembered = json.loads(cache_path(home, "docs").read_text())["entries"]
     assert sorted(remembered) == ["docs/note0.md", "docs/note1.md", "docs/note2.md"]
+    index.remove_source("docs")
+    assert not cache_path(home, "docs").exists()
 
 
 def test_a_remembered_state_must_match_exactly(tmp_path):

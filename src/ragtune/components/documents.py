@@ -17,6 +17,7 @@ from ragtune.config import RetrievalConfig, Settings
 from ragtune.errors import EmbedderMismatchError, IndexSchemaError, InputError, NotFoundError, StoreBusyError
 from ragtune.ingest.history import append_history, history_entry
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
+from ragtune.ingest.scancache import cache_path
 from ragtune.ingest.sources import ExpandedSources, expand_sources, file_in_folder
 from ragtune.keys import parse_groups
 from ragtune.models.embedder import Embedder
@@ -141,6 +142,7 @@ class DocumentIndex:
         with self._write_lock():
             try:
                 removed = self.store.remove_source(name)
+                cache_path(Path(self.settings.home), name).unlink(missing_ok=True)
                 report = IngestReport(removed=removed)
                 report.count(name, "removed", removed)
                 self._record_history("remove", report)
