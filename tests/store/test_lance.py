@@ -78,3 +78,24 @@ def test_the_latest_version_is_remembered_only_while_no_commit_can_have_been_mis
     put(writer, document("b", "second"))
     assert reader.version() == writer.version() > first  # the commit moved the folder: seen at once
 
+
+
+def test_chunks_just_listed_are_taken_by_offset_and_anything_else_is_scanned(tmp_path, monkeypatch):
+    store = LanceStore(tmp_path / "lance", "test-embedder", DIM)
+    put(store, document("a", "one|two|three"), document("b", "four|five"))
+    ids = LanceStore(tmp_path / "lance", "test-embedder", DIM).chunk_ids()
+    wanted = [ids[-1], ids[1]]
+    by_id = {r["chunk_id"]: r for r in store.chunk_columns(wanted).to_pylist()}  # nothing listed yet: a scan
+    assert store.chunk_ids() == ids
+    filters: list[str | None] = []
+    real_scan = store._scan
+    monkeypatch.setattr(store, "_scan", lambda table, columns, where=None: filters.append(where)
+                        or real_scan(table, columns, where))
+    taken = store.chunk_columns(wanted)
+    assert taken.to_pylist() == [by_id[cid] for cid in wanted] and filters == []  # same rows, no scan
+    other = LanceStore(tmp_path / "lance", "test-embedder", DIM)
+    put(other, document("c", "six"))  # the table moved on: offsets of the listed version no longer apply
+    assert sorted(store.chunk_columns(wanted)["chunk_id"].to_pylist()) == sorted(wanted) and len(filters) == 1
+    assert store.chunk_ids()[:len(ids)] == ids
+    assert sorted(store.chunk_columns(["c#fp-0", ids[0]])["chunk_id"].to_pylist()) == sorted(["c#fp-0", ids[0]])
+    assert len(filters) == 1  # both listed now: taken

@@ -54,6 +54,7 @@ _MAX_FRAGMENTS = 64
 # Old table versions are what the audit log pins: routine maintenance never deletes them, only `ragtune gc` does.
 _KEEP_VERSIONS = timedelta(days=365 * 100)
 _PIN_TAG = "ragtune-pin-"
+_TAKE_MAX = 1024  # more chunks than this are read by a filtered scan (see LanceStore._take_listed)
 
 
 def _sql_str(value: str) -> str:
@@ -103,6 +104,7 @@ class LanceStore:
         self._pinned = version
         self._versions_dir = root / f"{CHUNKS}.lance" / "_versions"
         self._latest: tuple[int, int] | None = None  # (mtime_ns of _versions/, the version read then)
+        self._listed: tuple[int, list[str], dict[str, int] | None] | None = None  # see _take_listed
         root.mkdir(parents=True, exist_ok=True)
         self._check_manifest(root / "ragtune.json")
         self._db = lancedb.connect(str(root), read_consistency_interval=timedelta(seconds=consistency_seconds))
@@ -232,10 +234,36 @@ class LanceStore:
     def chunk_columns(self, chunk_ids: Sequence[str] | None = None) -> pa.Table:
         if chunk_ids is None:
             return self._scan(self._chunks, list(CHUNK_COLUMNS))
+        taken = self._take_listed(chunk_ids)
+        if taken is not None:
+            return taken
         return self._scan(self._chunks, list(CHUNK_COLUMNS), _in_list("chunk_id", chunk_ids) if chunk_ids else "FALSE")
 
     def chunk_ids(self) -> list[str]:
-        return self._scan(self._chunks, ["chunk_id"])["chunk_id"].to_pylist()
+        dataset = self._chunks.to_lance()
+        ids = dataset.to_table(columns=["chunk_id"])["chunk_id"].to_pylist()
+        self._listed = (dataset.version, ids, None)
+        return ids
+
+    def _take_listed(self, chunk_ids: Sequence[str]) -> pa.Table | None:
+        """A few chunks of the ids :meth:`chunk_ids` just listed (a searcher folding a write into its state
+        asks for the new ones), taken by their row offsets in that same table version: ~2 ms where the
+        ``chunk_id IN (...)`` filter scans every row (~14 ms over 10,000). None — scan instead — when the
+        version moved since, an id was not listed, or the rows taken are not those ids."""
+        listed = self._listed
+        if listed is None or not chunk_ids or len(chunk_ids) > _TAKE_MAX:
+            return None
+        version, ids, position = listed
+        dataset = self._chunks.to_lance()
+        if dataset.version != version:
+            return None
+        if position is None:
+            position = {cid: i for i, cid in enumerate(ids)}
+            self._listed = (version, ids, position)
+        if any(cid not in position for cid in chunk_ids):
+            return None
+        table = dataset.take([position[cid] for cid in chunk_ids], columns=list(CHUNK_COLUMNS))
+        return table if table["chunk_id"].to_pylist() == list(chunk_ids) else None
 
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> pa.Table:
         if not chunk_ids:
