@@ -17,9 +17,9 @@ from typing import Callable
 
 from ragtune.errors import InputError
 
-# How old a modification time must be, when a file is checked, to pin what was read: file systems that keep whole
-# seconds (FAT: 2 s, HFS+, some network mounts) get 2 s; ones that keep nanoseconds (ext4, xfs, btrfs, tmpfs,
-# APFS, NTFS) stamp with a clock that moves in ticks of at most 10 ms, so 100 ms is ten of them.
+# How old a modification time must be, when a file is checked, to pin what was read: file systems that keep
+# whole seconds (FAT: 2 s, HFS+, some network mounts) get 2 s; ones that keep nanoseconds (ext4, xfs, btrfs,
+# tmpfs, APFS, NTFS) stamp with a clock that moves in ticks of at most 10 ms, so 100 ms is ten of them.
 COARSE_MARGIN_NS = 2_000_000_000
 FINE_MARGIN_NS = 100_000_000
 

@@ -78,7 +78,7 @@ def test_zscore_counts_a_repeated_item_once_and_honours_limit():
     assert [f.item for f in fused] == ["a", "b"] and fused[0].ranks == {"x": 1}
 
 
-# ---- the fast paths give what the definitions give -------------------------------------------------------------
+# ---- the fast paths give what the definitions give ---------------------------------------------------
 
 
 def _zscore_by_definition(scored, limit):

@@ -66,7 +66,7 @@ def test_the_latest_version_is_remembered_only_while_no_commit_can_have_been_mis
     reader = LanceStore(tmp_path / "lance", "test-embedder", DIM)
     writer = LanceStore(tmp_path / "lance", "test-embedder", DIM)  # another process's handle
     put(writer, document("a", "first"))
-    ahead = time.time() + 30  # the folder changed "after" the check began: its time cannot vouch for a version
+    ahead = time.time() + 30  # changed "after" the check began: the folder's time cannot vouch for a version
     os.utime(reader._versions_dir, (ahead, ahead))
     first = reader.version()
     assert reader._latest is None

@@ -142,7 +142,7 @@ class DocumentIndex:
         with self._write_lock():
             try:
                 removed = self.store.remove_source(name)
-                cache_path(Path(self.settings.home), name).unlink(missing_ok=True)
+                cache_path(self.settings.home, name).unlink(missing_ok=True)
                 report = IngestReport(removed=removed)
                 report.count(name, "removed", removed)
                 self._record_history("remove", report)

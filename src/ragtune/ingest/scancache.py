@@ -14,12 +14,14 @@ Trust has two more conditions:
 - a file whose modification time is not clearly older than the moment it was checked is not remembered: a
   write in the same timestamp tick as our read would leave the state unchanged with other bytes (git's
   "racily clean" entries). How much older is "clearly" depends on the file system's timestamps
-  (:func:`ragtune.files.timestamp_settled`). Such a file is read again next time, by which point its timestamp is old enough.
+  (:func:`ragtune.files.timestamp_settled`). Such a file is read again next time, by which point its
+  timestamp is old enough.
 
 The cache is one JSON file per source under ``RAGTUNE_HOME/scan-cache/``, written whole
 (:func:`ragtune.files.write_atomic`) by the writer holding the home's write lock. It is tied to the
 fingerprint's shared part (settings, embedder, groups) and the size limit: under other ones every remembered
-fingerprint is moot, so the file is ignored. A missing, damaged or foreign file is an empty cache, never an error.
+fingerprint is moot, so the file is ignored. A missing, damaged or foreign file is an empty cache, never an
+error.
 """
 
 from __future__ import annotations
