@@ -179,10 +179,10 @@ class LanceStore:
     def version(self) -> int:
         """The chunk table's latest version. Asking LanceDB lists the table's manifests (~0.3 ms, a tenth of
         an exact search), so the answer is kept while the ``_versions/`` folder is unchanged: every commit
-        adds a manifest there, which moves the folder's modification time when the version becomes visible. The
-        pair is kept only when that time had settled (:func:`ragtune.files.timestamp_settled`) before the
-        version was read, so a commit in the same clock tick as the last one (same folder time, newer version)
-        cannot have been missed."""
+        adds a manifest there, which moves the folder's modification time when the version becomes
+        visible. The pair is kept only when that time had settled (:func:`ragtune.files.timestamp_settled`)
+        before the version was read, so a commit in the same clock tick as the last one (same folder time,
+        newer version) cannot have been missed."""
         checked = time.time_ns()
         try:
             changed = os.stat(self._versions_dir).st_mtime_ns
