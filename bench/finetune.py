@@ -5,10 +5,12 @@ against a plain transformers ``Trainer`` + peft loop.
    restaurant/attribute combination was seen in training (seeded).
 2. ``tuning.finetune`` on the train side (its own held-out split for early stopping), the default model, default
    ``LoraConfig`` (r=16, 2 epochs, batch 8, 256 tokens), no automatic eval; training wall time is recorded.
-3. On the test side, the harness scores base closed-book, base few-shot (3 shots from the train side — the honest
-   baseline) and the adapter: JSON validity, field accuracy, exact match, each with a 95% bootstrap CI, and the
-   paired (adapter − few-shot) difference.
-4. Seconds per optimizer step, ours vs ``transformers.Trainer`` + peft on the same model, examples, batch size,
+3. A plain transformers ``Trainer`` + peft script trains to the end on the same examples our loop trained on,
+   with the same LoRA settings, epochs, batch size, learning rate and warm-up (``--skip-plain`` leaves it out).
+4. On the test side, the harness scores base closed-book, base few-shot (3 shots from the train side — the honest
+   baseline), our adapter and the plain script's: JSON validity, field accuracy, exact match, each with a 95%
+   bootstrap CI, and the paired (adapter − few-shot) and (adapter − plain script) differences.
+5. Seconds per optimizer step, ours vs ``transformers.Trainer`` + peft on the same model, examples, batch size,
    max length and LoRA settings (both pad each batch to its longest example; only step time is counted).
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 import tempfile
@@ -35,6 +38,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--home", type=Path, default=None, help="ragtune home to use (default: a temp dir)")
     parser.add_argument("--skip-quality", action="store_true", help="only the seconds/step comparison")
+    parser.add_argument("--skip-plain", action="store_true",
+                        help="do not train the plain Trainer + peft script to the end and score its adapter")
     parser.add_argument("--name", default="finetune")
     return parser.parse_args()
 
@@ -52,8 +57,9 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def trainer_seconds_per_step(train_examples, config, model_dir: Path, steps: int, out: Path) -> float:
-    """A plain transformers Trainer + peft loop on the same encoded examples (the usual recipe)."""
+def _plain_trainer(train_examples, config, model_dir: Path, out: Path, *, max_steps: int = -1, callbacks=()):
+    """The usual transformers ``Trainer`` + peft recipe on the same encoded examples and LoRA settings as ours:
+    ``max_steps`` steps, or (-1) ``config.epochs`` epochs over the examples."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import (
@@ -61,12 +67,12 @@ def trainer_seconds_per_step(train_examples, config, model_dir: Path, steps: int
         AutoTokenizer,
         DataCollatorForSeq2Seq,
         Trainer,
-        TrainerCallback,
         TrainingArguments,
     )
 
     from ragtune.finetune.train import encode
 
+    torch.manual_seed(config.seed)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
     model = get_peft_model(model, LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
@@ -74,6 +80,20 @@ def trainer_seconds_per_step(train_examples, config, model_dir: Path, steps: int
     rows = [encode(tokenizer, e, config.max_length) for e in train_examples]
     dataset = [{"input_ids": r.input_ids, "attention_mask": [1] * len(r.input_ids), "labels": r.labels}
                for r in rows]
+    total = max_steps if max_steps > 0 else math.ceil(len(dataset) / config.batch_size) * math.ceil(config.epochs)
+    args = TrainingArguments(
+        output_dir=str(out), per_device_train_batch_size=config.batch_size, max_steps=max_steps,
+        num_train_epochs=config.epochs, learning_rate=config.learning_rate,
+        warmup_steps=int(total * config.warmup_ratio), lr_scheduler_type="linear", logging_steps=1000,
+        save_strategy="no", report_to=[], seed=config.seed, use_cpu=True, dataloader_num_workers=0,
+        disable_tqdm=True, max_grad_norm=1.0, weight_decay=0.0)
+    collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
+    return Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator, callbacks=list(callbacks))
+
+
+def trainer_seconds_per_step(train_examples, config, model_dir: Path, steps: int, out: Path) -> float:
+    from transformers import TrainerCallback
+
     durations: list[float] = []
 
     class StepTimer(TrainerCallback):
@@ -83,15 +103,20 @@ def trainer_seconds_per_step(train_examples, config, model_dir: Path, steps: int
         def on_step_end(self, args, state, control, **kwargs):
             durations.append(time.perf_counter() - self.t0)
 
-    args = TrainingArguments(
-        output_dir=str(out), per_device_train_batch_size=config.batch_size, max_steps=steps,
-        learning_rate=config.learning_rate, warmup_steps=int(steps * config.warmup_ratio), lr_scheduler_type="linear",
-        logging_steps=1000, save_strategy="no", report_to=[], seed=config.seed, use_cpu=True,
-        dataloader_num_workers=0, disable_tqdm=True, max_grad_norm=1.0, weight_decay=0.0)
-    collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
-    Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
-            callbacks=[StepTimer()]).train()
+    _plain_trainer(train_examples, config, model_dir, out, max_steps=steps, callbacks=[StepTimer()]).train()
     return sum(durations[1:]) / max(len(durations) - 1, 1)  # the first step warms up allocators
+
+
+def trainer_adapter(train_examples, config, model_dir: Path, out: Path) -> dict:
+    """Train the plain recipe to the end (all epochs, no early stopping, the last weights kept, as such a script
+    does) and save its adapter in ``out/adapter`` for the harness to score."""
+    trainer = _plain_trainer(train_examples, config, model_dir, out)
+    started = time.perf_counter()
+    output = trainer.train()
+    seconds = time.perf_counter() - started
+    trainer.model.save_pretrained(str(out / "adapter"))
+    return {"adapter_dir": str(out / "adapter"), "steps": output.global_step, "seconds": seconds,
+            "train_loss": output.training_loss, "examples": len(train_examples)}
 
 
 def ours_seconds_per_step(train_examples, config, model_dir: Path, steps: int, work: Path) -> float:
@@ -104,6 +129,15 @@ def ours_seconds_per_step(train_examples, config, model_dir: Path, steps: int, w
     cfg = replace(config, epochs=1.0, eval_every=10 ** 6, patience=0)
     result = train_lora(subset, subset[:config.batch_size], model_dir=model_dir, work_dir=work, config=cfg)
     return result.seconds_per_step
+
+
+def paired_field_accuracy(quality: dict, a: str, b: str) -> dict:
+    """Mean (a − b) field accuracy over the same items with its paired 95% bootstrap CI."""
+    from ragtune.evaluate.bootstrap import paired_bootstrap_diff
+
+    ids = sorted(quality[a]["scores"])
+    mean, lo, hi = paired_bootstrap_diff([quality[a]["scores"][i] for i in ids], [quality[b]["scores"][i] for i in ids])
+    return {"mean": mean, "ci95": [lo, hi], "n": len(ids)}
 
 
 def main() -> int:
@@ -150,21 +184,30 @@ def main() -> int:
         results["training"] = {**outcome.training.to_json(), "wall_seconds": time.perf_counter() - started,
                                "adapter": outcome.adapter.id}
         results["checks"] = outcome.checks.to_json()
+        adapters = {"adapter": outcome.adapter.id}
+        if not args.skip_plain:
+            # the plain script trains on exactly the examples our loop trained on (the file minus the share our
+            # trainer holds out for early stopping: the same split, same seed)
+            from ragtune.finetune.pipeline import prepare_data
+
+            data = prepare_data(train_file, None, config, model_dir, force=True)
+            log(f"training the plain Trainer + peft script to the end on the same {len(data.train)} examples")
+            results["plain_training"] = trainer_adapter(data.train, config, model_dir, tmp / "plain")
+            adapters["plain_adapter"] = results["plain_training"]["adapter_dir"]
         quality = {}
-        for condition in ("few_shot", "adapter", "closed_book"):
+        for condition in ("few_shot", "adapter", "plain_adapter", "closed_book"):
+            if condition == "plain_adapter" and condition not in adapters:
+                continue
             log(f"scoring {condition} on the test side")
-            run = index.evaluation.evaluate(test_file, condition=condition, train=train_file, limit=args.test_limit,
-                                 adapter=outcome.adapter.id if condition == "adapter" else None)
+            run = index.evaluation.evaluate(test_file, condition="adapter" if condition in adapters else condition,
+                                            train=train_file, limit=args.test_limit, adapter=adapters.get(condition))
             quality[condition] = {"run_id": run.run_id, "metrics": {k: v.to_json() for k, v in run.metrics.items()},
                                   "scores": {r.item_id: (r.metrics.get("field_accuracy") or 0.0) for r in run.items}}
-        from ragtune.evaluate.bootstrap import paired_bootstrap_diff
-
-        ids = sorted(quality["adapter"]["scores"])
-        diff = paired_bootstrap_diff([quality["adapter"]["scores"][i] for i in ids],
-                                     [quality["few_shot"]["scores"][i] for i in ids])
         results["quality"] = {c: {k: v for k, v in q.items() if k != "scores"} for c, q in quality.items()}
-        results["adapter_minus_few_shot_field_accuracy"] = {"mean": diff[0], "ci95": [diff[1], diff[2]],
-                                                            "n": len(ids)}
+        results["adapter_minus_few_shot_field_accuracy"] = paired_field_accuracy(quality, "adapter", "few_shot")
+        if "plain_adapter" in quality:
+            results["adapter_minus_plain_field_accuracy"] = paired_field_accuracy(quality, "adapter",
+                                                                                  "plain_adapter")
 
     path = write_result(args.name, args, results, machine)
     print(f"Machine: {machine_line(machine)}\n")
@@ -190,6 +233,10 @@ def main() -> int:
         print(f"\ntraining: {t['steps']} steps in {t['wall_seconds']:.0f} s wall ({t['seconds']:.0f} s loop), "
               f"{len(train_rows)} examples; adapter − few-shot field accuracy {d['mean']:+.3f} "
               f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
+        if "adapter_minus_plain_field_accuracy" in results:
+            d, plain = results["adapter_minus_plain_field_accuracy"], results["plain_training"]
+            print(f"plain script: {plain['steps']} steps in {plain['seconds']:.0f} s; adapter − plain script field "
+                  f"accuracy {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
     print(f"\nwrote {path}")
     return 0
 
