@@ -379,7 +379,8 @@ def embedding_block(payload: dict) -> str:
 FINETUNE_CONDITIONS = (
     ("closed_book", "base closed-book"),
     ("few_shot", "base few-shot (3 shots from the training file)"),
-    ("adapter", "adapter"),
+    ("adapter", "adapter (ragtune finetune)"),
+    ("plain_adapter", "adapter of the plain Trainer + peft script (same examples and settings, trained to the end)"),
 )
 
 
@@ -391,6 +392,7 @@ def finetune_block(payload: dict) -> str:
     rows = [
         [label, *(ci(quality[c]["metrics"][m]) for m in ("json_valid", "field_accuracy", "exact_match"))]
         for c, label in FINETUNE_CONDITIONS
+        if c in quality  # runs before the plain script was scored have no plain_adapter
     ]
     steps = r["seconds_per_step"]
     step_rows = [
@@ -414,6 +416,14 @@ def finetune_block(payload: dict) -> str:
         f"{training['seconds']:.0f} s in the loop, {training['wall_seconds']:.0f} s wall including model load "
         f"and the data checks ({training['wall_seconds'] / 60:.1f} minutes)."
     )
+    if "adapter_minus_plain_field_accuracy" in r:
+        plain, d = r["plain_training"], r["adapter_minus_plain_field_accuracy"]
+        outcome += (
+            f" The plain script trained on the same {plain['examples']} examples for {plain['steps']} steps "
+            f"({plain['seconds']:.0f} s, final train loss {plain['train_loss']:.3f}); paired difference ragtune "
+            f"adapter − plain script adapter in field accuracy: {signed(d['mean'], 3)} "
+            f"[{signed(d['ci95'][0], 3)}, {signed(d['ci95'][1], 3)}] (n={d['n']})."
+        )
     headers = [f"condition ({n} held-out rows)", "json_valid", "field_accuracy", "exact_match"]
     return paragraphs(
         data, markdown_table(headers, rows), outcome, markdown_table(["loop", "s/step (runs)"], step_rows)
@@ -433,7 +443,17 @@ def finetune_summary(payload: dict) -> list[list]:
         [f"held-out field accuracy >= {goals['field_accuracy']}", ci(adapter["field_accuracy"]),
          adapter["field_accuracy"]["value"] >= goals["field_accuracy"]],
         [f"s/step ragtune / Trainer + peft <= {goals['step_ratio']}", f"{ratio:.3f}", ratio <= goals["step_ratio"]],
+        plain_script_check(r["quality"]),
     ]  # fmt: skip
+
+
+def plain_script_check(quality: dict) -> list:
+    """Issue 15: held-out field accuracy within the plain script's 95% CI — or above it, which is no loss."""
+    check = "held-out field accuracy within (or above) the plain Trainer + peft script's 95% CI"
+    if "plain_adapter" not in quality:
+        return [check, "not measured", False]
+    ours, plain = quality["adapter"]["metrics"]["field_accuracy"], quality["plain_adapter"]["metrics"]["field_accuracy"]
+    return [check, f"{ours['value']:.3f} vs {ci(plain)}", ours["value"] >= plain["ci95"][0]]
 
 
 SERVE_PHASES = (

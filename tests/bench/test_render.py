@@ -130,3 +130,20 @@ def test_the_prose_outside_the_markers_states_no_figures(doc):
     prose = outside_markers(doc.read_text(encoding="utf-8"))
     figures = re.findall(r"\d+\.\d+|\d+ ?%|\d[\d,]* (?:s|ms|min|seconds|minutes)\b", prose)
     assert figures == [], "figures belong in generated blocks, not in the prose"
+
+
+def _field_accuracy(value: float, lo: float, hi: float) -> dict:
+    return {"metrics": {"field_accuracy": {"value": value, "ci95": [lo, hi], "n": 100}}}
+
+
+@pytest.mark.parametrize(("ours", "met"), [(0.94, True), (0.95, True), (0.99, True), (0.90, False)])
+def test_the_plain_script_goal_is_met_within_or_above_its_ci_only(ours, met):
+    quality = {"adapter": _field_accuracy(ours, ours - 0.02, ours + 0.02),
+               "plain_adapter": _field_accuracy(0.95, 0.93, 0.97)}
+    check, measured, ok = render.plain_script_check(quality)
+    assert ok is met
+    assert measured == f"{ours:.3f} vs 0.950 [0.930, 0.970]"
+
+
+def test_a_run_without_the_plain_script_misses_its_goal_as_not_measured():
+    assert render.plain_script_check({"adapter": _field_accuracy(0.99, 0.98, 1.0)})[1:] == ["not measured", False]
