@@ -10,6 +10,7 @@ import pytest
 from tests.store.conformance import DIM, document, put
 
 from ragtune.errors import StoreError
+from ragtune.store import lance as lance_store
 from ragtune.store.lance import LanceStore
 from ragtune.store.lance_schema import SCHEMA_VERSION
 
@@ -100,3 +101,41 @@ def test_chunks_just_listed_are_taken_by_offset_and_anything_else_is_scanned(tmp
     both = ["c#fp-0", ids[0]]
     assert sorted(store.chunk_columns(both)["chunk_id"].to_pylist()) == sorted(both)
     assert len(filters) == 1  # both listed now: taken
+
+
+def _lookup_index(table):
+    return table.index_stats("doc_id_idx")
+
+
+def _filter_uses_index(table) -> bool:
+    return "ScalarIndexQuery" in table.to_lance().scanner(columns=["doc_id"], filter="doc_id = 'd1'").explain_plan()
+
+
+def test_documents_are_found_through_a_btree_once_a_table_has_enough_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(lance_store, "_LOOKUP_INDEX_ROWS", 6)
+    monkeypatch.setattr(lance_store, "_MAX_FRAGMENTS", 4)  # compactions in between rewrite the indexed rows
+    store = LanceStore(tmp_path / "lance", "test-embedder", DIM)
+    put(store, *(document(f"d{i}", "x|y", fingerprint="fp") for i in range(5)))  # 5 documents, 10 chunks
+    store.ensure_indexes(10**6)
+    assert _lookup_index(store._documents) is None and not _filter_uses_index(store._documents)
+    assert _lookup_index(store._chunks).num_unindexed_rows == 0 and _filter_uses_index(store._chunks)
+    put(store, document("d5", "x|y", fingerprint="fp"))
+    store.ensure_indexes(10**6)
+    assert _filter_uses_index(store._documents)
+
+    for i in range(6):  # each update writes rows the index has not seen; they are folded in as they add up
+        put(store, document(f"d{i}", f"new {i}|text", fingerprint="fp2"))
+        put(store, document(f"n{i}", "added"))  # a fragment of its own that stays
+        store.ensure_indexes(10**6)
+        for table in (store._documents, store._chunks):
+            assert _lookup_index(table).num_unindexed_rows < 6
+    store.remove_documents(["d1"])
+
+    for table in (store._documents, store._chunks):
+        assert len(table.to_lance().get_fragments()) <= 4 + 1
+    assert store.get_document("d1") is None and store.get_document("d3").fingerprint == "fp2"
+    assert store.fingerprints(doc_ids=["d1", "d2", "d4"]) == {"d2": "fp2", "d4": "fp2"}
+    assert store.document_sources(["d0", "d1"]).keys() == {"d0"}
+    assert [c.text for c in store.document_chunks("d3")] == ["new 3", "text"]
+    assert store.inconsistent_documents(["d0", "d2"]) == set() and store.inconsistent_documents() == set()
+    assert store.counts() == (11, 16)

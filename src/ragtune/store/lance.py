@@ -55,6 +55,8 @@ _MAX_FRAGMENTS = 64
 _KEEP_VERSIONS = timedelta(days=365 * 100)
 _PIN_TAG = "ragtune-pin-"
 _TAKE_MAX = 1024  # more chunks than this are read by a filtered scan (see LanceStore._take_listed)
+# Below this many rows a filtered scan costs about what a B-tree lookup does (~1 ms); see _ensure_lookup_index.
+_LOOKUP_INDEX_ROWS = 1000
 
 
 def _sql_str(value: str) -> str:
@@ -379,6 +381,11 @@ class LanceStore:
         return "FTS" in types and any(t.startswith("IVF") for t in types)
 
     def ensure_indexes(self, exact_max_chunks: int) -> None:
+        for table in (self._documents, self._chunks):
+            self._ensure_lookup_index(table, "doc_id")
+        # every write adds a fragment to the documents table too (each upload one), and every lookup opens them all
+        if len(self._documents.to_lance().get_fragments()) > _MAX_FRAGMENTS:
+            self._documents.to_lance().optimize.compact_files()
         n_chunks = self._chunks.count_rows()
         types = self._index_types()
         if types and ("FTS" in types and any(t.startswith("IVF") for t in types)):
@@ -403,6 +410,23 @@ class LanceStore:
 
             partitions = max(1, int(n_chunks ** 0.5 / 4))
             self._chunks.create_index("vector", config=IvfHnswSq(distance_type="cosine", num_partitions=partitions))
+
+    @staticmethod
+    def _ensure_lookup_index(table, column: str) -> None:
+        """A B-tree on ``column``, so the per-document reads and deletes of a small write (an upload: its
+        document row, its fingerprint, its old chunks) find their rows without scanning every row: each
+        ``doc_id = ...`` filter over 10,000 documents took 7-15 ms as a scan, ~1-2 ms through the index.
+        Built once the table has ``_LOOKUP_INDEX_ROWS`` rows; rows written since are scanned beside it (Lance
+        does that, so answers never depend on the index) and folded in once they are that many again."""
+        name = f"{column}_idx"
+        stats = table.index_stats(name)
+        if stats is None:
+            if table.count_rows() >= _LOOKUP_INDEX_ROWS:
+                from lancedb.index import BTree
+
+                table.create_index(column, config=BTree(), name=name)
+        elif stats.num_unindexed_rows >= _LOOKUP_INDEX_ROWS:
+            table.to_lance().optimize.optimize_indices(index_names=[name])
 
     def search_lexical(self, query: str, k: int, filters: Filters) -> list[ScoredId]:
         search = self._chunks.search(query, query_type="fts").select(["chunk_id", "_score"]).limit(k)
