@@ -273,6 +273,31 @@ def test_a_reader_sees_another_writers_changes_after_its_refresh_interval(home: 
     assert {h.chunk.doc_id for h in reader.documents.search("apples", mode="bm25").hits} == {"a/a.md", "b/b.md"}
 
 
+def test_a_reader_folds_another_writers_small_change_in_without_reading_every_document_row(home, tmp_path,
+                                                                                          monkeypatch):
+    from dataclasses import replace
+
+    from ragtune import RetrievalConfig, Settings
+
+    settings = replace(Settings(home=home), retrieval=RetrievalConfig(refresh_seconds=0))
+    folder = tmp_path / "notes"
+    for name in ("a", "b", "c"):
+        write(folder / f"{name}.md", f"apples {name}")
+    writer = Workspace(home, embedder=FakeEmbedder())
+    writer.documents.sync(folder)
+    reader = Workspace(settings=settings, embedder=FakeEmbedder())
+    assert len(reader.documents.search("apples", mode="bm25").hits) == 3
+    store = reader.documents.store
+    monkeypatch.setattr(store, "document_versions", lambda: pytest.fail("every document row was read"))
+    write(folder / "a.md", "apples a, edited")
+    (folder / "b.md").unlink()
+    write(folder / "d.md", "apples d")
+    writer.documents.sync(folder)
+    hits = reader.documents.search("apples", mode="bm25").hits
+    assert sorted((h.chunk.doc_id, h.chunk.text) for h in hits) == [
+        ("notes/a.md", "apples a, edited"), ("notes/c.md", "apples c"), ("notes/d.md", "apples d")]
+
+
 def test_two_folders_with_the_same_file_name_are_two_sources_and_sync_touches_only_its_own(fake_index, tmp_path):
     # the session from the issue: before sources, y/notes.md silently replaced x/notes.md and `sync y` deleted x's
     write(tmp_path / "x" / "notes.md", "Alpha team owns the billing service.")

@@ -125,6 +125,7 @@ class _ExactState:
     def set_live(self, live_docs: set[str]) -> None:
         """Chunks whose document row is missing (a write between its two commits, or cut short) are never
         results, nor are tombstones; ``live`` is None when every row is live."""
+        self.live_docs = live_docs
         documented = np.fromiter((d in live_docs for d in self._doc_ids), dtype=bool, count=self.n)
         self.hidden = not (documented | self.dead).all()  # some chunk waits for its document row
         live = documented & ~self.dead
@@ -158,6 +159,9 @@ class _ExactState:
             if group in by_group:
                 keep[by_group[group]] = True
         return keep
+
+    def doc_id(self, chunk_id: str) -> str:
+        return self._doc_ids[self.row_of[chunk_id]]
 
     def chunks(self, indices: list[int]) -> list[Chunk]:
         """Chunks by row, built from Arrow once and then served from a per-version cache."""
@@ -238,7 +242,8 @@ class Searcher:
             return None
         position = {cid: i for i, cid in enumerate(table["chunk_id"].to_pylist())}
         table = table.take(pa.array([position[cid] for cid in added], pa.int64()))
-        return old.advanced(removed, table, self.embedder.dim, self._live_docs(version))
+        changed = {old.doc_id(cid) for cid in removed} | set(table["doc_id"].to_pylist())
+        return old.advanced(removed, table, self.embedder.dim, self._live_docs_after(old.live_docs, changed, version))
 
     def search(self, query: str, mode: SearchMode = "hybrid", k: int = 10, filters: Filters | None = None) -> SearchResult:
         text = validate_query(query, mode, k)
@@ -305,6 +310,16 @@ class Searcher:
                 or (hidden and now - self._live[2] >= self.config.refresh_seconds)):
             self._live = (version, set(self.store.document_versions()), now)
         return self._live[1]
+
+    def _live_docs_after(self, before: set[str], changed: set[str], version: int) -> set[str]:
+        """The live documents of ``version``, from those of the state it advances from: only the documents
+        whose chunks the write changed are looked up (a few ids, where reading every document row cost 15-24
+        ms in 10,000). A document row that arrives later without a chunk change is the case :meth:`_live_docs`
+        re-reads for while chunks wait for their row."""
+        present = self.store.document_sources(sorted(changed)) if changed else {}
+        live = (before - changed) | present.keys()
+        self._live = (version, live, time.monotonic())
+        return live
 
     def _hydrate(self, ranked, lists, all_scores, state: _ExactState | None, version: int) -> list[Hit]:
         if not ranked:
