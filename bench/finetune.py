@@ -5,13 +5,13 @@ against a plain transformers ``Trainer`` + peft loop.
    restaurant/attribute combination was seen in training (seeded).
 2. ``tuning.finetune`` on the train side (its own held-out split for early stopping), the default model, default
    ``LoraConfig`` (r=16, 2 epochs, batch 8, 256 tokens), no automatic eval; training wall time is recorded.
-3. A plain transformers ``Trainer`` + peft script trains to the end on the same examples our loop trained on,
-   with the same LoRA settings, epochs, batch size, learning rate and warm-up (``--skip-plain`` leaves it out).
-4. On the test side, the harness scores base closed-book, base few-shot (3 shots from the train side — the honest
-   baseline), our adapter and the plain script's: JSON validity, field accuracy, exact match, each with a 95%
-   bootstrap CI, and the paired (adapter − few-shot) and (adapter − plain script) differences.
-5. Seconds per optimizer step, ours vs ``transformers.Trainer`` + peft on the same model, examples, batch size,
-   max length and LoRA settings (both pad each batch to its longest example; only step time is counted).
+3. A plain transformers ``Trainer`` + peft script trains to the end on the same examples our loop trained
+   on, with the same LoRA settings, epochs, batch size, learning rate and warm-up (``--skip-plain``: not).
+4. On the test side, the harness scores base closed-book, base few-shot (3 shots from the train side — the
+   honest baseline), our adapter and the plain script's: JSON validity, field accuracy, exact match, each
+   with a 95% bootstrap CI, and the paired (adapter − few-shot) and (adapter − plain script) differences.
+5. Seconds per optimizer step, ours vs ``transformers.Trainer`` + peft on the same model, examples, batch
+   size, max length and LoRA settings (both pad each batch to its longest example; only step time counts).
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def _plain_trainer(train_examples, config, model_dir: Path, out: Path, *, max_steps: int = -1, callbacks=()):
-    """The usual transformers ``Trainer`` + peft recipe on the same encoded examples and LoRA settings as ours:
-    ``max_steps`` steps, or (-1) ``config.epochs`` epochs over the examples."""
+    """The usual transformers ``Trainer`` + peft recipe on the same encoded examples and LoRA settings as
+    ours: ``max_steps`` steps, or (-1) ``config.epochs`` epochs over the examples."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import (
@@ -80,7 +80,8 @@ def _plain_trainer(train_examples, config, model_dir: Path, out: Path, *, max_st
     rows = [encode(tokenizer, e, config.max_length) for e in train_examples]
     dataset = [{"input_ids": r.input_ids, "attention_mask": [1] * len(r.input_ids), "labels": r.labels}
                for r in rows]
-    total = max_steps if max_steps > 0 else math.ceil(len(dataset) / config.batch_size) * math.ceil(config.epochs)
+    per_epoch = math.ceil(len(dataset) / config.batch_size)
+    total = max_steps if max_steps > 0 else per_epoch * math.ceil(config.epochs)
     args = TrainingArguments(
         output_dir=str(out), per_device_train_batch_size=config.batch_size, max_steps=max_steps,
         num_train_epochs=config.epochs, learning_rate=config.learning_rate,
@@ -88,7 +89,8 @@ def _plain_trainer(train_examples, config, model_dir: Path, out: Path, *, max_st
         save_strategy="no", report_to=[], seed=config.seed, use_cpu=True, dataloader_num_workers=0,
         disable_tqdm=True, max_grad_norm=1.0, weight_decay=0.0)
     collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
-    return Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator, callbacks=list(callbacks))
+    return Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
+                   callbacks=list(callbacks))
 
 
 def trainer_seconds_per_step(train_examples, config, model_dir: Path, steps: int, out: Path) -> float:
@@ -108,8 +110,8 @@ def trainer_seconds_per_step(train_examples, config, model_dir: Path, steps: int
 
 
 def trainer_adapter(train_examples, config, model_dir: Path, out: Path) -> dict:
-    """Train the plain recipe to the end (all epochs, no early stopping, the last weights kept, as such a script
-    does) and save its adapter in ``out/adapter`` for the harness to score."""
+    """Train the plain recipe to the end (all epochs, no early stopping, the last weights kept, as such a
+    script does) and save its adapter in ``out/adapter`` for the harness to score."""
     trainer = _plain_trainer(train_examples, config, model_dir, out)
     started = time.perf_counter()
     output = trainer.train()
@@ -136,7 +138,8 @@ def paired_field_accuracy(quality: dict, a: str, b: str) -> dict:
     from ragtune.evaluate.bootstrap import paired_bootstrap_diff
 
     ids = sorted(quality[a]["scores"])
-    mean, lo, hi = paired_bootstrap_diff([quality[a]["scores"][i] for i in ids], [quality[b]["scores"][i] for i in ids])
+    mean, lo, hi = paired_bootstrap_diff([quality[a]["scores"][i] for i in ids],
+                                         [quality[b]["scores"][i] for i in ids])
     return {"mean": mean, "ci95": [lo, hi], "n": len(ids)}
 
 
@@ -186,8 +189,8 @@ def main() -> int:
         results["checks"] = outcome.checks.to_json()
         adapters = {"adapter": outcome.adapter.id}
         if not args.skip_plain:
-            # the plain script trains on exactly the examples our loop trained on (the file minus the share our
-            # trainer holds out for early stopping: the same split, same seed)
+            # the plain script trains on exactly the examples our loop trained on (the file minus the share
+            # our trainer holds out for early stopping: the same split, same seed)
             from ragtune.finetune.pipeline import prepare_data
 
             data = prepare_data(train_file, None, config, model_dir, force=True)
@@ -199,12 +202,15 @@ def main() -> int:
             if condition == "plain_adapter" and condition not in adapters:
                 continue
             log(f"scoring {condition} on the test side")
-            run = index.evaluation.evaluate(test_file, condition="adapter" if condition in adapters else condition,
-                                            train=train_file, limit=args.test_limit, adapter=adapters.get(condition))
-            quality[condition] = {"run_id": run.run_id, "metrics": {k: v.to_json() for k, v in run.metrics.items()},
-                                  "scores": {r.item_id: (r.metrics.get("field_accuracy") or 0.0) for r in run.items}}
+            run = index.evaluation.evaluate(
+                test_file, condition="adapter" if condition in adapters else condition, train=train_file,
+                limit=args.test_limit, adapter=adapters.get(condition))
+            quality[condition] = {
+                "run_id": run.run_id, "metrics": {k: v.to_json() for k, v in run.metrics.items()},
+                "scores": {r.item_id: (r.metrics.get("field_accuracy") or 0.0) for r in run.items}}
         results["quality"] = {c: {k: v for k, v in q.items() if k != "scores"} for c, q in quality.items()}
-        results["adapter_minus_few_shot_field_accuracy"] = paired_field_accuracy(quality, "adapter", "few_shot")
+        results["adapter_minus_few_shot_field_accuracy"] = paired_field_accuracy(quality, "adapter",
+                                                                                 "few_shot")
         if "plain_adapter" in quality:
             results["adapter_minus_plain_field_accuracy"] = paired_field_accuracy(quality, "adapter",
                                                                                   "plain_adapter")
@@ -235,8 +241,8 @@ def main() -> int:
               f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
         if "adapter_minus_plain_field_accuracy" in results:
             d, plain = results["adapter_minus_plain_field_accuracy"], results["plain_training"]
-            print(f"plain script: {plain['steps']} steps in {plain['seconds']:.0f} s; adapter − plain script field "
-                  f"accuracy {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
+            print(f"plain script: {plain['steps']} steps in {plain['seconds']:.0f} s; adapter − plain script "
+                  f"field accuracy {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
     print(f"\nwrote {path}")
     return 0
 

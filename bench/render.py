@@ -380,7 +380,7 @@ FINETUNE_CONDITIONS = (
     ("closed_book", "base closed-book"),
     ("few_shot", "base few-shot (3 shots from the training file)"),
     ("adapter", "adapter (ragtune finetune)"),
-    ("plain_adapter", "adapter of the plain Trainer + peft script (same examples and settings, trained to the end)"),
+    ("plain_adapter", "adapter of the plain Trainer + peft script (same examples and settings, to the end)"),
 )
 
 
@@ -420,8 +420,8 @@ def finetune_block(payload: dict) -> str:
         plain, d = r["plain_training"], r["adapter_minus_plain_field_accuracy"]
         outcome += (
             f" The plain script trained on the same {plain['examples']} examples for {plain['steps']} steps "
-            f"({plain['seconds']:.0f} s, final train loss {plain['train_loss']:.3f}); paired difference ragtune "
-            f"adapter − plain script adapter in field accuracy: {signed(d['mean'], 3)} "
+            f"({plain['seconds']:.0f} s, final train loss {plain['train_loss']:.3f}); paired difference "
+            f"ragtune adapter − plain script adapter in field accuracy: {signed(d['mean'], 3)} "
             f"[{signed(d['ci95'][0], 3)}, {signed(d['ci95'][1], 3)}] (n={d['n']})."
         )
     headers = [f"condition ({n} held-out rows)", "json_valid", "field_accuracy", "exact_match"]
@@ -452,7 +452,8 @@ def plain_script_check(quality: dict) -> list:
     check = "held-out field accuracy within (or above) the plain Trainer + peft script's 95% CI"
     if "plain_adapter" not in quality:
         return [check, "not measured", False]
-    ours, plain = quality["adapter"]["metrics"]["field_accuracy"], quality["plain_adapter"]["metrics"]["field_accuracy"]
+    ours = quality["adapter"]["metrics"]["field_accuracy"]
+    plain = quality["plain_adapter"]["metrics"]["field_accuracy"]
     return [check, f"{ours['value']:.3f} vs {ci(plain)}", ours["value"] >= plain["ci95"][0]]
 
 

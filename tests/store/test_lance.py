@@ -108,7 +108,8 @@ def _lookup_index(table):
 
 
 def _filter_uses_index(table) -> bool:
-    return "ScalarIndexQuery" in table.to_lance().scanner(columns=["doc_id"], filter="doc_id = 'd1'").explain_plan()
+    plan = table.to_lance().scanner(columns=["doc_id"], filter="doc_id = 'd1'").explain_plan()
+    return "ScalarIndexQuery" in plan
 
 
 def test_documents_are_found_through_a_btree_once_a_table_has_enough_rows(tmp_path, monkeypatch):

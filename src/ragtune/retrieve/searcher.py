@@ -243,7 +243,8 @@ class Searcher:
         position = {cid: i for i, cid in enumerate(table["chunk_id"].to_pylist())}
         table = table.take(pa.array([position[cid] for cid in added], pa.int64()))
         changed = {old.doc_id(cid) for cid in removed} | set(table["doc_id"].to_pylist())
-        return old.advanced(removed, table, self.embedder.dim, self._live_docs_after(old.live_docs, changed, version))
+        live = self._live_docs_after(old.live_docs, changed, version)
+        return old.advanced(removed, table, self.embedder.dim, live)
 
     def search(self, query: str, mode: SearchMode = "hybrid", k: int = 10, filters: Filters | None = None) -> SearchResult:
         text = validate_query(query, mode, k)
