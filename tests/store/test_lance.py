@@ -140,3 +140,15 @@ def test_documents_are_found_through_a_btree_once_a_table_has_enough_rows(tmp_pa
     assert [c.text for c in store.document_chunks("d3")] == ["new 3", "text"]
     assert store.inconsistent_documents(["d0", "d2"]) == set() and store.inconsistent_documents() == set()
     assert store.counts() == (11, 16)
+
+
+def test_every_read_shares_the_stores_lance_session(tmp_path, monkeypatch):
+    """One session per store caches file metadata and opened indexes across the dataset objects of reads
+    (each read opens the latest version anew); a dataset opened without it reads them from disk again."""
+    store = LanceStore(tmp_path / "lance", "test-embedder", DIM)
+    put(store, document("a", "one|two"))
+    opened = []
+    real = LanceStore._dataset
+    monkeypatch.setattr(LanceStore, "_dataset", lambda self, table: opened.append(real(self, table)) or opened[-1])
+    store.chunk_ids(), store.get_document("a"), store.fingerprints(doc_ids=["a"]), store.document_chunks("a")
+    assert len(opened) == 4 and all(d.session().is_same_as(store._session) for d in opened)
