@@ -149,6 +149,11 @@ def test_every_read_shares_the_stores_lance_session(tmp_path, monkeypatch):
     put(store, document("a", "one|two"))
     opened = []
     real = LanceStore._dataset
-    monkeypatch.setattr(LanceStore, "_dataset", lambda self, table: opened.append(real(self, table)) or opened[-1])
+
+    def recorded(self, table):
+        opened.append(real(self, table))
+        return opened[-1]
+
+    monkeypatch.setattr(LanceStore, "_dataset", recorded)
     store.chunk_ids(), store.get_document("a"), store.fingerprints(doc_ids=["a"]), store.document_chunks("a")
     assert len(opened) == 4 and all(d.session().is_same_as(store._session) for d in opened)
