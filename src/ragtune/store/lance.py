@@ -57,6 +57,7 @@ _PIN_TAG = "ragtune-pin-"
 _TAKE_MAX = 1024  # more chunks than this are read by a filtered scan (see LanceStore._take_listed)
 # Below this many rows a filtered scan costs about what a B-tree lookup does (~1 ms): _ensure_lookup_index.
 _LOOKUP_INDEX_ROWS = 1000
+_SESSION_CACHE_BYTES = 64 << 20  # each of the two caches of a store's lance.Session (see LanceStore._dataset)
 
 
 def _sql_str(value: str) -> str:
@@ -111,7 +112,9 @@ class LanceStore:
         root.mkdir(parents=True, exist_ok=True)
         self._check_manifest(root / "ragtune.json")
         self._db = lancedb.connect(str(root), read_consistency_interval=timedelta(seconds=consistency_seconds))
-        self._session = lance.Session()  # see _dataset
+        # see _dataset; its caches bounded for a long-running server (10,000 documents' reads fill ~1.3 MB)
+        self._session = lance.Session(index_cache_size_bytes=_SESSION_CACHE_BYTES,
+                                      metadata_cache_size_bytes=_SESSION_CACHE_BYTES)
         names = set(self._db.list_tables().tables)
         self._chunks = (
             self._db.open_table(CHUNKS) if CHUNKS in names
