@@ -198,9 +198,7 @@ def main() -> int:
             results["plain_training"] = trainer_adapter(data.train, config, model_dir, tmp / "plain")
             adapters["plain_adapter"] = results["plain_training"]["adapter_dir"]
         quality = {}
-        for condition in ("few_shot", "adapter", "plain_adapter", "closed_book"):
-            if condition == "plain_adapter" and condition not in adapters:
-                continue
+        for condition in ("few_shot", *adapters, "closed_book"):
             log(f"scoring {condition} on the test side")
             run = index.evaluation.evaluate(
                 test_file, condition="adapter" if condition in adapters else condition, train=train_file,

@@ -317,7 +317,7 @@ class Searcher:
         whose chunks the write changed are looked up (a few ids, where reading every document row cost 15-24
         ms in 10,000). A document row that arrives later without a chunk change is the case :meth:`_live_docs`
         re-reads for while chunks wait for their row."""
-        present = self.store.document_sources(sorted(changed)) if changed else {}
+        present = self.store.document_sources(sorted(changed))
         live = (before - changed) | present.keys()
         self._live = (version, live, time.monotonic())
         return live

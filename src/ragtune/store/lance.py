@@ -396,16 +396,14 @@ class LanceStore:
         for table in (self._documents, self._chunks):
             self._ensure_lookup_index(table, "doc_id")
         # every write adds a fragment to the documents table too (an upload: one), and a lookup opens them all
-        if len(self._dataset(self._documents).get_fragments()) > _MAX_FRAGMENTS:
-            self._dataset(self._documents).optimize.compact_files()
+        self._compact_if_fragmented(self._documents)
         n_chunks = self._chunks.count_rows()
         types = self._index_types()
         if types and ("FTS" in types and any(t.startswith("IVF") for t in types)):
             # Compacts small fragments and folds new rows into both indexes; keeps every old version readable.
             self._chunks.optimize(cleanup_older_than=_KEEP_VERSIONS)
             return
-        if len(self._dataset(self._chunks).get_fragments()) > _MAX_FRAGMENTS:
-            self._dataset(self._chunks).optimize.compact_files()
+        self._compact_if_fragmented(self._chunks)
         if n_chunks <= exact_max_chunks:
             return
         if "FTS" not in types:
@@ -422,6 +420,11 @@ class LanceStore:
 
             partitions = max(1, int(n_chunks ** 0.5 / 4))
             self._chunks.create_index("vector", config=IvfHnswSq(distance_type="cosine", num_partitions=partitions))
+
+    def _compact_if_fragmented(self, table) -> None:
+        dataset = self._dataset(table)
+        if len(dataset.get_fragments()) > _MAX_FRAGMENTS:
+            dataset.optimize.compact_files()
 
     def _ensure_lookup_index(self, table, column: str) -> None:
         """A B-tree on ``column``, so the per-document reads and deletes of a small write (an upload: its
