@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
 import pytest
 from tests.conftest import write
 
+import ragtune.components.documents as documents_module
 from ragtune import Filters, Workspace
 from ragtune.errors import InputError
 from ragtune.store.lance import LanceStore
@@ -222,9 +224,67 @@ def test_sync_clears_orphans_left_by_an_abandoned_run(home: Path, tmp_path: Path
     assert reader.documents.store.counts() == (0, 1)
     assert reader.documents.search("gardening tomatoes", mode="bm25").hits == []
     report = index.documents.sync(docs / "notes")
-    assert report.orphans_removed > 0
+    assert report.orphans_removed == 1 and index.documents.store.write_state().orphans == {}
     ids = {cid.split("#")[0] for cid, _, _ in chunk_rows(index)}
     assert ids == {"notes/doc0.md", "notes/doc1.md"} and index.documents.status().documents == 2
+
+
+def test_a_sync_keeps_the_chunks_it_writes_for_documents_an_abandoned_run_left_without_rows(
+        home: Path, tmp_path: Path, monkeypatch):
+    notes = make_docs(tmp_path / "docs", n=2) / "notes"
+    index = Workspace(home, embedder=FakeEmbedder())
+
+    def crash(self, documents):
+        raise RuntimeError("the process died between the chunks' commit and the rows'")
+
+    monkeypatch.setattr(LanceStore, "_document_table", crash)
+    with pytest.raises(RuntimeError):
+        index.documents.sync(notes)
+    monkeypatch.undo()
+    assert set(index.documents.store.write_state().orphans) == {"notes/doc0.md", "notes/doc1.md"}
+    report = index.documents.sync(notes)
+    assert (report.added, report.orphans_removed) == (2, 0)
+    state = index.documents.store.write_state()
+    assert state.orphans == {} and state.inconsistent == set() and len(state.fingerprints) == 2
+    assert [h.chunk.doc_id for h in index.documents.search("keyword1", mode="bm25").hits] == ["notes/doc1.md"]
+
+
+def test_a_sync_or_an_ingest_never_stops_for_the_garbage_collector(fake_index: Workspace, tmp_path: Path,
+                                                                    monkeypatch):
+    docs = make_docs(tmp_path / "docs")
+    inside: list[str] = []  # the phase running now: scanning the folder, or planning and writing
+    during: list[str] = []  # the phases a collection started in
+
+    def phase(name: str, function):
+        def run(*args, **kwargs):
+            inside.append(name)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                inside.pop()
+        return run
+
+    monkeypatch.setattr(documents_module, "expand_sources", phase("scan", documents_module.expand_sources))
+    monkeypatch.setattr(documents_module, "run_ingest", phase("write", documents_module.run_ingest))
+
+    def note(event: str, info: dict) -> None:
+        if event == "start" and inside:
+            during.append(inside[-1])
+
+    threshold, enabled = gc.get_threshold(), gc.isenabled()
+    gc.enable()
+    gc.set_threshold(1)  # with the collector on, almost every allocation would start a collection
+    gc.callbacks.append(note)
+    try:
+        fake_index.documents.ingest([docs / "readme.txt"])
+        fake_index.documents.sync(docs / "notes")
+    finally:
+        gc.callbacks.remove(note)
+        gc.set_threshold(*threshold)
+        if not enabled:
+            gc.disable()
+    assert during == [] and fake_index.documents.status().documents == 6
+    assert gc.isenabled() == enabled
 
 
 def test_a_second_writer_is_refused_while_one_holds_the_lock(fake_index: Workspace, tmp_path: Path):
@@ -369,13 +429,13 @@ def test_a_document_whose_chunks_do_not_match_its_row_is_repaired_by_the_next_in
     store = fake_index.documents.store
     lost = next(cid for cid, _, _ in before if cid.startswith("docs/notes/doc1.md#"))
     store._chunks.delete(f"chunk_id = '{lost}'")  # a chunk lost behind the store's back
-    assert store.inconsistent_documents() == {"docs/notes/doc1.md"}
-    assert store.inconsistent_documents(["docs/notes/doc1.md", "nope"]) == {"docs/notes/doc1.md"}
+    assert store.write_state().inconsistent == {"docs/notes/doc1.md"}
+    assert store.write_state(["docs/notes/doc1.md", "nope"]).inconsistent == {"docs/notes/doc1.md"}
     others = [d for d in store.fingerprints() if d != "docs/notes/doc1.md"]
-    assert others and store.inconsistent_documents(others) == set()
+    assert others and store.write_state(others).inconsistent == set()
     report = fake_index.documents.ingest([docs])
     assert (report.updated, report.unchanged) == (1, 2)
-    assert chunk_rows(fake_index) == before and store.inconsistent_documents() == set()
+    assert chunk_rows(fake_index) == before and store.write_state().inconsistent == set()
 
 
 class PausedTable:

@@ -77,7 +77,7 @@ def test_replacing_a_document_never_duplicates_chunks(store):
     assert store.counts() == (1, 2)
     assert store.fingerprints() == {"a": "fp2"} and store.document_versions() == {"a": "v-fp2"}
     assert sorted(store.chunk_columns()["text"].to_pylist()) == ["dos", "uno"]
-    assert store.inconsistent_documents() == set()
+    assert store.write_state().inconsistent == set()
 
 
 def test_removing_documents_removes_their_chunks(store):
@@ -88,9 +88,12 @@ def test_removing_documents_removes_their_chunks(store):
     assert store.search_lexical("one", 10, Filters()) == []
 
 
-def test_orphan_cleanup_on_a_consistent_store_removes_nothing(store):
-    put(store, document("a", "one|two"))
-    assert store.remove_orphan_chunks() == 0 and store.counts() == (1, 2)
+def test_the_write_state_of_a_consistent_store(store):
+    put(store, document("a", "one|two"), document("b", "three", fingerprint="fp-b"))
+    state = store.write_state()
+    assert state.fingerprints == {"a": "fp", "b": "fp-b"} and set(state.sources) == {"a", "b"}
+    assert state.inconsistent == set() and state.orphans == {}
+    assert store.write_state(["b", "nope"]).fingerprints == {"b": "fp-b"}
 
 
 def test_stored_vectors_can_be_reused_by_text(store):
@@ -327,7 +330,7 @@ def test_concurrent_writers_and_readers_never_see_half_a_document(backend):
     assert not errors, errors
     final = stores[0]
     assert final.fingerprints() == {f"w{w}d{d}": "r7" for w in range(4) for d in range(3)}
-    assert final.counts() == (12, 36) and final.inconsistent_documents() == set()
+    assert final.counts() == (12, 36) and final.write_state().inconsistent == set()
     final.close()
 
 
@@ -404,7 +407,7 @@ def test_a_killed_reindex_never_shows_half_a_document_and_a_rerun_converges(back
         return sorted(zip(table["chunk_id"].to_pylist(), table["text"].to_pylist()))
 
     assert rows(crashed) == rows(clean)
-    assert crashed.documents.store.inconsistent_documents() == set()
+    assert crashed.documents.store.write_state().inconsistent == set()
     crashed.documents.store.close()
     clean.documents.store.close()
 

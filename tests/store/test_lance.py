@@ -138,7 +138,7 @@ def test_documents_are_found_through_a_btree_once_a_table_has_enough_rows(tmp_pa
     assert store.fingerprints(doc_ids=["d1", "d2", "d4"]) == {"d2": "fp2", "d4": "fp2"}
     assert store.document_sources(["d0", "d1"]).keys() == {"d0"}
     assert [c.text for c in store.document_chunks("d3")] == ["new 3", "text"]
-    assert store.inconsistent_documents(["d0", "d2"]) == set() and store.inconsistent_documents() == set()
+    assert store.write_state(["d0", "d2"]).inconsistent == set() and store.write_state().inconsistent == set()
     assert store.counts() == (11, 16)
 
 

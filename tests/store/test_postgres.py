@@ -278,8 +278,19 @@ def test_two_machines_ingesting_into_one_index_both_land(postgres_url, tmp_path)
         t.join(timeout=120)
     assert not errors, errors
     store = indexes[0].store
-    assert store.counts() == (40, 40) and store.inconsistent_documents() == set()
+    assert store.counts() == (40, 40) and store.write_state().inconsistent == set()
     assert {s.name for s in store.sources()} == {"left", "right"}
     assert store.version() == 2  # one version per batch that changed something, none for unchanged runs
     for index in indexes:
         index.store.close()
+
+
+def test_chunks_left_without_a_live_row_by_a_hand_edit_are_orphans_that_removing_their_document_clears(store):
+    put(store, document("a", "one|two"), document("b", "three"))
+    with store._cursor() as cur:  # a document row ended behind the store's back
+        cur.execute("UPDATE documents SET valid_to = 1 WHERE doc_id = 'a'")
+    state = store.write_state()
+    assert state.orphans == {"a": 2} and set(state.fingerprints) == {"b"} and state.inconsistent == set()
+    assert store.write_state(["b"]).orphans == {}
+    store.remove_documents(["a"])
+    assert store.write_state().orphans == {} and store.counts() == (1, 1)

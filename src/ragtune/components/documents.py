@@ -15,6 +15,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ragtune.config import RetrievalConfig, Settings
 from ragtune.errors import EmbedderMismatchError, IndexSchemaError, InputError, NotFoundError, StoreBusyError
+from ragtune.ingest.gcpause import collector_paused
 from ragtune.ingest.history import append_history, history_entry
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
 from ragtune.ingest.scancache import cache_path
@@ -95,8 +96,7 @@ class DocumentIndex:
         """Add new and re-index changed documents; unchanged ones (same content hash) are skipped. Each path is
         a source, named ``source`` or after the path (see :mod:`ragtune.ingest.sources`). Without ``groups``,
         a source already in the index keeps the groups its documents hold (see :meth:`kept_groups`)."""
-        sources = expand_sources([Path(p) for p in paths], source, self.settings.ingest)
-        return self._write(sources, self._groups_for(sources, groups), False, on_progress, "ingest")
+        return self._scan_and_write([Path(p) for p in paths], source, groups, False, on_progress, "ingest")
 
     def sync(self, root: str | Path, *, source: str | None = None, groups: Sequence[str] | None = None,
              on_progress: ProgressCallback | None = None) -> IngestReport:
@@ -106,8 +106,14 @@ class DocumentIndex:
         path = Path(root)
         if not path.exists():
             raise InputError(f"{path}: no such folder or corpus file")
-        sources = expand_sources([path], source, self.settings.ingest)
-        return self._write(sources, self._groups_for(sources, groups), True, on_progress, "sync")
+        return self._scan_and_write([path], source, groups, True, on_progress, "sync")
+
+    def _scan_and_write(self, paths: list[Path], source: str | None, groups: Sequence[str] | None,
+                        remove_missing: bool, on_progress: ProgressCallback | None,
+                        kind: str) -> IngestReport:
+        with collector_paused():  # see ragtune.ingest.gcpause: a full collection mid-sync cost 100-160 ms
+            sources = expand_sources(paths, source, self.settings.ingest)
+            return self._write(sources, self._groups_for(sources, groups), remove_missing, on_progress, kind)
 
     def kept_groups(self, names: Iterable[str]) -> tuple[str, ...]:
         """The access groups the documents of these sources hold now. Groups are part of each document's

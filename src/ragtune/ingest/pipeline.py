@@ -129,11 +129,12 @@ def run_ingest(
     report = IngestReport(failed=list(sources.failures), skipped=sources.skipped)
     # A few files (an upload, one changed file) need the rows of their own ids only, not of the whole index.
     few = None if remove_missing or len(sources.refs) > FEW_FILES else [ref.doc_id for ref in sources.refs]
-    owners = store.document_sources(few)
+    state = store.write_state(few)
+    owners = state.sources
     names = {r.name for r in sources.roots}
     # only this run's sources are planned against: sync never touches another source's documents
-    existing = {i: fp for i, fp in store.fingerprints(doc_ids=few).items() if owners.get(i) in names}
-    for doc_id in store.inconsistent_documents(few) & set(existing):
+    existing = {i: fp for i, fp in state.fingerprints.items() if owners.get(i) in names}
+    for doc_id in state.inconsistent & set(existing):
         existing[doc_id] = ""  # its chunks do not match its row (a write cut short): index it again
     notify = on_progress or (lambda _p: None)
     fingerprint = Fingerprinter.for_run(settings, embedder.model_id, groups)
@@ -168,6 +169,7 @@ def run_ingest(
     changed = [(refs[doc_id], incoming[doc_id]) for doc_id in plan.to_index]
 
     pending = _Pending()
+    written: set[str] = set()
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for done, (ref, fp) in enumerate(changed, start=1):
         try:
@@ -180,6 +182,7 @@ def run_ingest(
                            tuple(sorted(groups)), len(chunks), now, ref.source)
         )
         pending.chunks.extend(chunks)
+        written.add(doc.doc_id)
         if ref.doc_id in existing:
             report.updated += 1
             report.count(ref.source, "updated")
@@ -197,7 +200,10 @@ def run_ingest(
         report.removed = len(plan.removed)
         for doc_id in plan.removed:
             report.count(owners.get(doc_id, "?"), "removed")
-        report.orphans_removed = store.remove_orphan_chunks()
+        # chunks without a row when the run began, unless this run has written their document since
+        orphans = sorted(set(state.orphans) - written)
+        store.remove_documents(orphans)
+        report.orphans_removed = sum(state.orphans[d] for d in orphans)
     _save_roots(store, known_sources, sources.roots, now)
     for name, cache in caches.items():  # each root was listed whole: what it no longer holds is forgotten
         cache.keep_only({ref.doc_id for ref in sources.refs if ref.source == name})

@@ -49,6 +49,19 @@ class DocumentSummary:
 
 
 @dataclass(frozen=True)
+class WriteState:
+    """What an ingest or sync plans against, read at its start in one pass over each table: each live
+    document's source and fingerprint; the documents whose row's chunk count differs from the chunks stored
+    for them (a write cut short: re-indexed); and chunks whose document row is missing, by document id with
+    their count (an interrupted run left them: a sync deletes them)."""
+
+    sources: dict[str, str]
+    fingerprints: dict[str, str]
+    inconsistent: set[str]
+    orphans: dict[str, int]
+
+
+@dataclass(frozen=True)
 class SourceRecord:
     """An ingested root: a folder, a single file or a corpus file, under a name unique in the index."""
 
@@ -128,13 +141,9 @@ class Store(Protocol):
 
     def remove_documents(self, doc_ids: Sequence[str]) -> None: ...
 
-    def inconsistent_documents(self, doc_ids: Sequence[str] | None = None) -> set[str]:
-        """Documents (among these ids, when given) whose row's chunk count differs from the chunks stored for
-        them (a write cut short)."""
-        ...
-
-    def remove_orphan_chunks(self) -> int:
-        """Delete chunks whose document row is missing (left by an interrupted run); returns how many."""
+    def write_state(self, doc_ids: Sequence[str] | None = None) -> WriteState:
+        """What a write plans against (see :class:`WriteState`), of these ids when given, else of the whole
+        store."""
         ...
 
     def reusable_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:

@@ -22,6 +22,7 @@ from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ragtune.errors import EmbedderMismatchError, IndexSchemaError, StoreError, VersionCollectedError
 from ragtune.files import timestamp_settled
@@ -34,6 +35,7 @@ from ragtune.store.base import (
     DocumentSummary,
     ScoredId,
     SourceRecord,
+    WriteState,
     chunk_from_row,
 )
 from ragtune.store.lance_schema import (
@@ -308,14 +310,17 @@ class LanceStore:
             self._chunks.delete(_in_list("doc_id", part))
             self._documents.delete(_in_list("doc_id", part))
 
-    def inconsistent_documents(self, doc_ids: Sequence[str] | None = None) -> set[str]:
+    def write_state(self, doc_ids: Sequence[str] | None = None) -> WriteState:
         where = " AND ".join(_ids_clause(doc_ids)) or None
-        docs = self._scan(self._documents, ["doc_id", "n_chunks"], where)
-        expected = dict(zip(docs["doc_id"].to_pylist(), docs["n_chunks"].to_pylist()))
-        found: dict[str, int] = {}
-        for doc_id in self._scan(self._chunks, ["doc_id"], where)["doc_id"].to_pylist():
-            found[doc_id] = found.get(doc_id, 0) + 1
-        return {d for d, n in expected.items() if found.get(d, 0) != n}
+        docs = self._scan(self._documents, ["doc_id", "source", "fingerprint", "n_chunks"], where)
+        counted = pc.value_counts(self._scan(self._chunks, ["doc_id"], where)["doc_id"])
+        found = dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()))
+        ids = docs["doc_id"].to_pylist()
+        expected = dict(zip(ids, docs["n_chunks"].to_pylist()))
+        return WriteState(sources=dict(zip(ids, docs["source"].to_pylist())),
+                          fingerprints=dict(zip(ids, docs["fingerprint"].to_pylist())),
+                          inconsistent={d for d, n in expected.items() if found.get(d, 0) != n},
+                          orphans={d: n for d, n in found.items() if d not in expected})
 
     def source_counts(self) -> dict[str, tuple[int, int]]:
         rows = self._scan(self._documents, ["source", "n_chunks"])
@@ -334,17 +339,6 @@ class LanceStore:
         self.remove_documents(doc_ids)
         self._sources.delete(f"name = {_sql_str(name)}")
         return len(doc_ids)
-
-    def remove_orphan_chunks(self) -> int:
-        live = set(self._scan(self._documents, ["doc_id"])["doc_id"].to_pylist())
-        chunk_docs = set(self._scan(self._chunks, ["doc_id"])["doc_id"].to_pylist())
-        orphans = sorted(chunk_docs - live)
-        if orphans:
-            before = self._chunks.count_rows()
-            for start in range(0, len(orphans), 500):
-                self._chunks.delete(_in_list("doc_id", orphans[start : start + 500]))
-            return before - self._chunks.count_rows()
-        return 0
 
     def _chunk_table(self, batch: ChunkBatch) -> pa.Table:
         chunks = batch.chunks

@@ -46,6 +46,7 @@ from ragtune.store.base import (
     DocumentSummary,
     ScoredId,
     SourceRecord,
+    WriteState,
     chunk_from_row,
 )
 from ragtune.store.lance_schema import chunk_schema
@@ -403,14 +404,23 @@ class PostgresStore:
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> pa.Table:
         return self._chunk_table(RESULT_COLUMNS, "c.chunk_id = ANY(%s)", (list(chunk_ids),))
 
-    def inconsistent_documents(self, doc_ids: Sequence[str] | None = None) -> set[str]:
+    def write_state(self, doc_ids: Sequence[str] | None = None) -> WriteState:
         where, params = _ids_where(doc_ids)
         with self._cursor() as cur:
-            rows = cur.execute(
+            docs = cur.execute(f"SELECT doc_id, source, fingerprint FROM documents d "
+                               f"WHERE {self._visible('d')}{where}", params).fetchall()
+            inconsistent = cur.execute(
                 f"SELECT d.doc_id FROM documents d LEFT JOIN (SELECT doc_id, count(*) AS n FROM chunks c "
                 f"WHERE {self._visible('c')}{where} GROUP BY doc_id) found USING (doc_id) "
                 f"WHERE {self._visible('d')}{where} AND coalesce(found.n, 0) <> d.n_chunks", params + params).fetchall()
-        return {r[0] for r in rows}
+            # a write is one transaction here, so chunks without a row come only from hand edits
+            orphans = cur.execute(
+                f"SELECT doc_id, count(*) FROM chunks c WHERE {self._visible('c')}{where} AND NOT EXISTS "
+                f"(SELECT 1 FROM documents d WHERE d.doc_id = c.doc_id AND {self._visible('d')}) "
+                f"GROUP BY doc_id", params).fetchall()
+        return WriteState(sources={d: source for d, source, _ in docs},
+                          fingerprints={d: fp for d, _, fp in docs},
+                          inconsistent={r[0] for r in inconsistent}, orphans={d: int(n) for d, n in orphans})
 
     # ---- writes ------------------------------------------------------------------------------------------
     def _close(self, write: _Write, doc_ids: Sequence[str]) -> int:
@@ -488,18 +498,6 @@ class PostgresStore:
             removed = self._close(write, ids) if ids else 0
             write.cur.execute("DELETE FROM sources WHERE name = %s", (name,))
         return removed
-
-    def remove_orphan_chunks(self) -> int:
-        """Chunks without a live document row. A write is one transaction here, so there are none unless rows
-        were edited by hand; kept for the protocol (and such hand edits)."""
-        with self._write() as write:
-            rows = write.cur.execute(
-                "UPDATE chunks c SET valid_to = %s WHERE c.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM "
-                "documents d WHERE d.doc_id = c.doc_id AND d.valid_to IS NULL) RETURNING row_id, n_terms",
-                (write.version,)).fetchall()
-            self._closed(write, rows)
-            write.changed = write.changed or bool(rows)
-        return len(rows)
 
     def save_source(self, source: SourceRecord) -> None:
         if self._pinned is not None:
