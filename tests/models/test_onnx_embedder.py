@@ -3,6 +3,10 @@ temporary cache, ~15 s)."""
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -93,3 +97,40 @@ def test_token_counts_match_the_reference_tokenizer(backends):
 def test_model_ids_separate_the_int8_vectors(backends):
     assert backends["torch"].model_id == backends["onnx"].model_id == "all-MiniLM-L6-v2"
     assert backends["onnx-int8"].model_id == "all-MiniLM-L6-v2+onnx-int8"
+
+
+class _Recorder:
+    """An onnxruntime session that notes which thread ran each batch, and how many ran at once."""
+
+    def __init__(self, session) -> None:
+        self.session, self.threads, self.running, self.most = session, [], 0, 0
+        self.lock = threading.Lock()
+
+    def run(self, outputs, feed):
+        with self.lock:
+            self.threads.append(threading.get_ident())
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(0.05)  # long enough for another worker to start its batch meanwhile
+            return self.session.run(outputs, feed)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: batches run one after another")
+def test_several_batches_run_side_by_side_and_a_lone_batch_on_every_core(backends):
+    embedder = backends["onnx-int8"]
+    reference = embedder.embed(TEXTS, batch_size=2)
+    whole, single = embedder._session, embedder._single
+    embedder._session, embedder._single = _Recorder(whole), _Recorder(single)
+    try:
+        assert np.array_equal(embedder.embed(TEXTS, batch_size=2), reference)
+        assert embedder._single.most >= 2 and len(set(embedder._single.threads)) >= 2
+        assert embedder._session.threads == []
+        batches = len(embedder._single.threads)
+        embedder.embed(["one short query"])
+        assert len(embedder._session.threads) == 1 and len(embedder._single.threads) == batches
+    finally:
+        embedder._session, embedder._single = whole, single
