@@ -5,9 +5,10 @@ exported to ONNX and run by onnxruntime; ``onnx-int8`` — its dynamic int8 quan
 
 - the one-time costs: exporting the ONNX files into an empty cache (both files at once), and loading each backend
   up to its first vector;
-- ingest-size batches: passages/s embedding ``--passages`` passages of both corpora (``batch_size=64``, ragtune's
-  ``embed_batch_size``), the best of ``--repeats`` runs per backend (noise on a shared machine only adds time),
-  the backends interleaved within each repeat;
+- ingest-size batches: passages/s embedding ``--passages`` passages of both corpora (``batch_size=64``,
+  ragtune's ``embed_batch_size``; the ONNX backends also cap a batch at 256 padded tokens and run batches
+  side by side, one per core, as they do in an ingest), the best of ``--repeats`` runs per backend (noise on a
+  shared machine only adds time), the backends interleaved within each repeat;
 - one query at a time: latency p50/p95 of ``embed([question])`` over ``--queries`` questions, backends
   interleaved per query after a warm-up;
 - quality: ``evaluation.retrieval`` (``ragtune eval retrieval``) on squad_dev and nqswap_dev with each backend —
@@ -155,6 +156,18 @@ class OnceEach:
         return self.inner.count_tokens(texts)
 
 
+def onnx_threads(embedder) -> str:
+    """How the ONNX backends used the cores in this run (see ragtune.models.onnx_embedder)."""
+    from ragtune.models import onnx_embedder
+
+    embedder._load()
+    if embedder._single is None:
+        return "its default (one per physical core)"
+    return (f"a lone batch on its default threads (one per physical core); several batches side by side "
+            f"on {embedder._workers} single-thread workers, at most {onnx_embedder.MAX_BATCH_TOKENS} "
+            "padded tokens a batch")
+
+
 def subset(corpus: Path, qa: Path, passages: int | None, limit: int | None, folder: Path) -> tuple[Path, Path]:
     """The first ``passages`` passages and the first ``limit`` questions whose gold passages are all among them."""
     if passages is None and limit is None:
@@ -261,7 +274,7 @@ def main() -> int:
         "throughput": speed, "latency": lat, "sets": sets, "verdict": verdict,
         "model_ids": {b: embedders[b].model_id for b in BACKENDS},
         "torch_threads": machine["torch_threads"],
-        "onnxruntime_threads": "onnxruntime default (one per physical core)",
+        "onnxruntime_threads": onnx_threads(embedders["onnx-int8"]),
     }
     path = write_result(args.name, args, results, machine)
     log(f"wrote {path}")

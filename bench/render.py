@@ -358,11 +358,13 @@ def embedding_block(payload: dict) -> str:
                   check_mark(verdict[b]["passed"])] for b in fast]
     sizes = "; ".join(f"{name}: {s['questions']} questions over {s['passages']} passages ({s['chunks']} chunks)"
                       for name, s in sets.items())
+    # results written before the ONNX backends ran batches side by side name onnxruntime's default
+    onnx_threads = r["onnxruntime_threads"].replace("onnxruntime default", "its default")
     intro = (f"Throughput: {speed['torch']['passages']} passages of both corpora embedded in batches of "
              f"{r['batch_size']}, best of {len(speed['torch']['runs_s'])} run(s) per backend. Latency: "
              f"{lat['torch']['queries']} questions embedded one at a time, backends interleaved. The ONNX export "
              f"(both files, once per model) took {r['export_s']:.1f} s. torch threads: {r['torch_threads']} "
-             f"(and 1 in the `torch (1 thread)` row); onnxruntime: its default (one per physical core). Quality: "
+             f"(and 1 in the `torch (1 thread)` row); onnxruntime: {onnx_threads}. Quality: "
              f"{sizes}; torch ran on {r.get('quality_torch_threads', r['torch_threads'])} thread(s) for it (the "
              "vectors do not depend on it).")
     return paragraphs(

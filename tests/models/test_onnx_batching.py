@@ -1,4 +1,4 @@
-"""How the ONNX embedder cuts texts into batches: at most ``batch_size`` texts and at most a padded-token budget."""
+"""How the ONNX embedder cuts texts into batches: at most ``batch_size`` texts and a padded-token budget."""
 
 from __future__ import annotations
 
