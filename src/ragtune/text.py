@@ -60,9 +60,21 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _without_marks(match: re.Match) -> str:
+    return "".join(ch for ch in match.group() if not unicodedata.combining(ch))
+
+
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Lower case, compatibility-decomposed, combining marks (accents) dropped. ASCII is never decomposed nor
+    a mark, so only runs of other characters are looked at one by one (a loop over every character of 921
+    dev-set passages took 43 ms, this 5 ms)."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    return _NON_ASCII.sub(_without_marks, unicodedata.normalize("NFKD", lowered))
 
 
 # Okapi BM25's parameters (Robertson & Zaragoza 2009), kept beside the analyzer so every BM25 ragtune computes
