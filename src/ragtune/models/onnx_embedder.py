@@ -37,10 +37,6 @@ MAX_BATCH_TOKENS = 256
 
 # Batches run side by side on at most this many cores: each batch's activations take their share of the cache.
 MAX_WORKERS = 8
-# ... and only when a call has at least this many: for a few (one uploaded document's chunks) the worker threads
-# cost more than they save — with them, the first search after a one-document upload through `ragtune serve` took
-# 0.35-0.45 s instead of 0.23 s (bench/peers/freshness.py, 10,000 documents).
-MIN_PARALLEL_BATCHES = 8
 
 
 def _usable_cores() -> int:
@@ -134,7 +130,7 @@ class OnnxEmbedder:
             out[rows] = session.run(None, feed)[0]
 
         batches = _batches(order, unpadded, batch_size, MAX_BATCH_TOKENS)
-        if len(batches) >= MIN_PARALLEL_BATCHES and self._single is not None:
+        if len(batches) > 1 and self._single is not None:
             with ThreadPoolExecutor(self._workers, thread_name_prefix="ragtune-embed") as pool:
                 for _ in pool.map(lambda rows: run(rows, self._single), batches):  # re-raises a batch's error
                     pass
