@@ -161,7 +161,7 @@ def onnx_threads(embedder) -> str:
     from ragtune.models import onnx_embedder
 
     embedder._load()
-    if embedder._single is None:
+    if embedder._workers == 1:
         return "its default (one per physical core)"
     return (f"a lone batch on its default threads (one per physical core); several batches side by side "
             f"on {embedder._workers} single-thread workers, at most {onnx_embedder.MAX_BATCH_TOKENS} "

@@ -46,6 +46,17 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _open_session(path: Path, threads: int | None):
+    """An onnxruntime CPU session on ``threads`` threads (None: its default, one per physical core)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # onnxruntime's warnings about unused initializers are not the user's
+    if threads is not None:
+        options.intra_op_num_threads = options.inter_op_num_threads = threads
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def _batches(order: np.ndarray, lengths: Sequence[int], batch_size: int, max_tokens: int) -> list[np.ndarray]:
     """``order`` (indices, longest text first) cut into batches of at most ``batch_size`` texts and at most
     ``max_tokens`` padded tokens (a text longer than that goes alone)."""
@@ -73,8 +84,9 @@ class OnnxEmbedder:
         self.dim = dim
         self.precision = precision
         self._session = None  # every core on one batch
-        self._single = None  # one thread a run: several batches side by side (None on one core)
+        self._single = None  # one thread a run: several batches side by side (opened when first needed)
         self._workers = 1
+        self._path: Path | None = None
         self._tokenizer = None
         self._tokens = TokenCounter(source)
         self._max_seq_length = 0
@@ -85,24 +97,14 @@ class OnnxEmbedder:
         with self._lock:
             if self._session is not None:
                 return
-            import onnxruntime
             from tokenizers import Tokenizer
 
             from ragtune.models.onnx_export import exported_embedder
 
             export = exported_embedder(self.source)
-            options = onnxruntime.SessionOptions()
-            options.log_severity_level = 3  # onnxruntime's warnings about unused initializers are not the user's
-            path = export.int8_model if self.precision == "int8" else export.float_model
-            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            workers = min(_usable_cores(), MAX_WORKERS)
-            if workers > 1:
-                alone = onnxruntime.SessionOptions()
-                alone.log_severity_level = 3
-                alone.intra_op_num_threads = alone.inter_op_num_threads = 1
-                self._single = onnxruntime.InferenceSession(str(path), alone,
-                                                            providers=["CPUExecutionProvider"])
-                self._workers = workers
+            self._path = export.int8_model if self.precision == "int8" else export.float_model
+            session = _open_session(self._path, threads=None)
+            self._workers = min(_usable_cores(), MAX_WORKERS)
             tokenizer = Tokenizer.from_file(str(self.source / "tokenizer.json"))
             tokenizer.enable_truncation(export.max_seq_length)  # counts the special tokens, like transformers
             padding = tokenizer.padding or {}
@@ -112,27 +114,36 @@ class OnnxEmbedder:
             self._tokenizer = tokenizer
             self._session = session
 
+    def _single_thread_session(self):
+        """The session several batches share side by side, opened on the first call that has several (a
+        process that only embeds queries never opens it)."""
+        with self._lock:
+            if self._single is None:
+                self._single = _open_session(self._path, threads=1)
+            return self._single
+
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         self._load()
         tokenizer, session = self._tokenizer, self._session
-        # sentence-transformers strips each text before tokenizing
-        unpadded = self._unpadded_lengths([str(t).strip() for t in texts])
+        stripped = [str(t).strip() for t in texts]  # sentence-transformers strips each text before tokenizing
+        unpadded = self._unpadded_lengths(stripped)
         order = np.argsort(-np.asarray(unpadded), kind="stable")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
 
         def run(rows: np.ndarray, session) -> None:
-            encodings = tokenizer.encode_batch([str(texts[i]).strip() for i in rows])
+            encodings = tokenizer.encode_batch([stripped[i] for i in rows])
             feed = {"input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
                     "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
                     "token_type_ids": np.asarray([e.type_ids for e in encodings], dtype=np.int64)}
             out[rows] = session.run(None, feed)[0]
 
         batches = _batches(order, unpadded, batch_size, MAX_BATCH_TOKENS)
-        if len(batches) > 1 and self._single is not None:
+        if len(batches) > 1 and self._workers > 1:
+            single = self._single_thread_session()
             with ThreadPoolExecutor(self._workers, thread_name_prefix="ragtune-embed") as pool:
-                for _ in pool.map(lambda rows: run(rows, self._single), batches):  # re-raises a batch's error
+                for _ in pool.map(lambda rows: run(rows, single), batches):  # re-raises a batch's error
                     pass
         else:
             for rows in batches:
