@@ -86,3 +86,12 @@ def test_serving_a_non_loopback_address_needs_a_key(tmp_path):
     assert_user_error(ragtune(home, "serve", "--host", "0.0.0.0", "--port", str(free_port())), "no API keys",
                       "0.0.0.0")
     assert_user_error(ragtune(home, "serve", "--workers", "0"), "workers")
+
+
+def test_a_worker_warms_up_the_embedder_for_uploads_and_loads_the_index_before_serving(tmp_path):
+    from ragtune.api.server import warm
+
+    ws = Workspace(tmp_path / "home", embedder=FakeEmbedder(), generators=FakeGenerators())
+    ws.documents.ingest([write(tmp_path / "docs" / "heron.md", "Project Heron ships on 14 March.\n")])
+    warm(ws)
+    assert ws.embedder.warmed_up and ws.documents.searcher._state is not None

@@ -134,3 +134,15 @@ def test_several_batches_run_side_by_side_and_a_lone_batch_on_every_core(backend
         assert len(embedder._session.threads) == 1 and len(embedder._single.threads) == batches
     finally:
         embedder._session, embedder._single = whole, single
+
+
+def test_after_a_warm_up_embedding_documents_opens_no_session(backends, monkeypatch):
+    """A server warms its embedder up at start: its first upload must not pay for opening a session."""
+    import ragtune.models.onnx_embedder as onnx_embedder
+
+    embedder = load_embedder("default", None, "onnx-int8")
+    embedder.warm_up()
+    monkeypatch.setattr(onnx_embedder, "_open_session", lambda *a, **k: pytest.fail("a session was opened"))
+    reference = backends["onnx-int8"].embed(TEXTS, batch_size=2)
+    assert np.array_equal(embedder.embed(TEXTS, batch_size=2), reference)
+    embedder.embed(["one short query"])

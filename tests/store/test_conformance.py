@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tests.conftest import write
 from tests.store.conformance import DIM, Backend, document, put, vectors_for
@@ -441,8 +442,9 @@ def test_native_search_honours_access_groups_inside_the_query(store):
 
 
 def test_a_searcher_folds_a_write_into_its_index_and_ranks_as_a_fresh_load_does(backend, tmp_path, monkeypatch):
-    """After a write, the next search loads only the chunks that changed (not the whole table), and every hit,
-    rank and score equals what a searcher loading the whole table at that version gives."""
+    """After a write, the next search loads only the chunks that changed (not the whole table) and appends
+    their vectors after the ones it holds (no copy of them), and every hit, rank and score equals what a
+    searcher loading the whole table at that version gives."""
     topics = ["river bridges", "norman castles", "harbour ships", "tower clocks", "mountain passes"]
     folder = tmp_path / "notes"
     for i in range(40):
@@ -470,8 +472,10 @@ def test_a_searcher_folds_a_write_into_its_index_and_ranks_as_a_fresh_load_does(
                  held.documents.sync(folder)),
     ]
     for step, change in enumerate(writes):
+        vectors_before = held.documents.searcher._state[1].vectors
         change()
         got = results(held)
+        assert np.shares_memory(vectors_before, held.documents.searcher._state[1].vectors), f"write {step}"
         fresh = Workspace(settings=backend.settings(), embedder=FakeEmbedder())
         assert got == results(fresh), f"write {step}"
         fresh.documents.store.close()

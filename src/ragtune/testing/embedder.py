@@ -20,6 +20,7 @@ class FakeEmbedder:
     def __init__(self, dim: int = 64) -> None:
         self.dim = dim
         self.calls: list[int] = []  # texts embedded per call, so tests can assert what was (not) re-embedded
+        self.warmed_up = False
 
     def _vector(self, text: str) -> np.ndarray:
         vec = np.zeros(self.dim, dtype=np.float32)
@@ -37,3 +38,6 @@ class FakeEmbedder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(_WORD.findall(t)) for t in texts]
+
+    def warm_up(self) -> None:
+        self.warmed_up = True  # nothing to load; tests check that a server warms its embedder up
