@@ -216,7 +216,8 @@ def load_embedder_warm():
     from ragtune.models.embedder import load_embedder
 
     embedder = load_embedder("default", None, "auto")
-    embedder.embed(["warm up the model", "a second, slightly longer text to warm up the batch path"])
+    embedder.warm_up()  # every session a query and a document use
+    embedder.embed(["warm up the model", "a second, slightly longer text"])
     embedder.count_tokens(["warm up the tokenizer"])
     return embedder
 

@@ -223,7 +223,8 @@ class Ragtune:
         from ragtune.models.embedder import load_embedder
 
         inner = load_embedder("default", None, "auto")  # what a user gets: the setting's default backend
-        inner.embed(["warm up the model", "a second, slightly longer text to warm up the batch path"])
+        inner.warm_up()  # every session a query and a document use, as `ragtune serve` does at start
+        inner.embed(["warm up the model", "a second, slightly longer text"])
         inner.count_tokens(["warm up the tokenizer"])
         self.embedder = TimedEmbedder(inner)
         self.workspace = Workspace(self.tmp / "home", embedder=self.embedder)
