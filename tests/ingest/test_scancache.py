@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import write
 
+import ragtune.ingest.scancache as scancache
 import ragtune.ingest.sources as sources
 from ragtune.config import Settings
 from ragtune.ingest.pipeline import PIPELINE_VERSION, Fingerprinter
@@ -138,10 +139,88 @@ def test_the_cache_forgets_files_that_left_the_folder(home, tmp_path):
     index.sync(docs)
     (docs / "note3.md").unlink()
     index.sync(docs)
-    remembered = json.loads(cache_path(home, "docs").read_text())["entries"]
-    assert sorted(remembered) == ["docs/note0.md", "docs/note1.md", "docs/note2.md"]
+    remembered = from_disk(cache_path(home, "docs")).documents()
+    assert remembered == {"docs/note0.md", "docs/note1.md", "docs/note2.md"}
     index.remove_source("docs")
-    assert not cache_path(home, "docs").exists()
+    assert not cache_path(home, "docs").exists() and not journal_of(cache_path(home, "docs")).exists()
+
+
+def from_disk(path: Path) -> ScanCache:
+    """The cache as a new process would load it (not the one this process holds)."""
+    scancache._HELD.clear()
+    return ScanCache.load(path, json.loads(path.read_text())["shape"])
+
+
+def journal_of(path: Path) -> Path:
+    return path.with_name(path.name + ".journal")
+
+
+def test_a_sync_that_changes_a_few_files_appends_them_instead_of_rewriting_every_entry(home, tmp_path, reads):
+    docs = make_folder(tmp_path / "docs", n=6)
+    index = Workspace(home, embedder=FakeEmbedder()).documents
+    index.sync(docs)
+    path = cache_path(home, "docs")
+    whole = path.stat()
+    write(docs / "note1.md", "# Note 1\n\nRewritten.\n")
+    os.utime(docs / "note1.md", (OLD + 60, OLD + 60))
+    (docs / "note4.md").unlink()
+    index.sync(docs)
+    assert (path.stat().st_ino, path.stat().st_mtime_ns) == (whole.st_ino, whole.st_mtime_ns)
+    assert len(journal_of(path).read_text().splitlines()) == 1 + 2  # its header, then the two changes
+    reads.clear()
+    assert Workspace(home, embedder=FakeEmbedder()).documents.sync(docs).unchanged == 5
+    assert reads == []  # the whole file and the journal together remember every file
+    assert from_disk(path).documents() == {f"docs/note{i}.md" for i in (0, 1, 2, 3, 5)}
+
+
+def test_a_long_journal_is_folded_into_a_new_whole_file(home, tmp_path, monkeypatch):
+    monkeypatch.setattr(scancache, "JOURNAL_MIN_LINES", 2)
+    docs = make_folder(tmp_path / "docs", n=4)
+    index = Workspace(home, embedder=FakeEmbedder()).documents
+    index.sync(docs)
+    path = cache_path(home, "docs")
+    for i in range(3):
+        write(docs / f"note{i}.md", f"# Note {i}\n\nRewritten.\n")
+        os.utime(docs / f"note{i}.md", (OLD + 60, OLD + 60))
+        index.sync(docs)
+    assert journal_of(path).read_text().count("\n") <= 2  # folded in: at most the header and one more line
+    assert from_disk(path).documents() == {f"docs/note{i}.md" for i in range(4)}
+
+
+def test_a_process_uses_the_cache_it_holds_until_another_process_changes_the_files(tmp_path):
+    path = tmp_path / "cache.json"
+    state = file_state(write(tmp_path / "a.md", "a"))._replace(mtime_ns=0)
+    cache = ScanCache(path, "shape")
+    cache.remember("d/a.md", "a.md", state, "fp", time.time_ns())
+    cache.save()
+    assert ScanCache.load(path, "shape") is cache  # nothing to parse again
+    with open(journal_of(path), "a") as journal:  # another process's sync
+        journal.write(json.dumps(["d/b.md", ["b.md", *state, "fp-b"]]) + "\n")
+    again = ScanCache.load(path, "shape")
+    assert again is not cache and again.documents() == {"d/a.md", "d/b.md"}
+    assert ScanCache.load(path, "other shape").documents() == set()
+
+
+def test_a_torn_line_or_a_journal_of_other_settings_only_costs_reading_files_again(tmp_path):
+    path = tmp_path / "cache.json"
+    state = file_state(write(tmp_path / "a.md", "a"))._replace(mtime_ns=0)
+    cache = ScanCache(path, "shape")
+    cache.remember("d/a.md", "a.md", state, "fp", time.time_ns())
+    cache.save()
+    # a torn append, then two more appends: the first of them lands on the torn line
+    with open(journal_of(path), "a") as journal:
+        journal.write(json.dumps(["d/b.md", ["b.md", *state, "fp-b"]]) + "\n" + '["d/c.md", ["c.md", 1, 2')
+        for doc in ("d", "e"):
+            journal.write(json.dumps([f"d/{doc}.md", [f"{doc}.md", *state, f"fp-{doc}"]]) + "\n")
+    assert from_disk(path).documents() == {"d/a.md", "d/b.md", "d/e.md"}
+    other_settings = '{"format":1,"shape":"other"}\n'
+    journal_of(path).write_text(other_settings + json.dumps(["d/b.md", ["b.md", *state, "x"]]))
+    held = from_disk(path)
+    assert held.documents() == {"d/a.md"}
+    held.remember("d/a.md", "a.md", state, "fp2", time.time_ns())
+    held.save()  # a journal of other settings is never appended to: every entry is written anew
+    assert from_disk(path).fingerprint("d/a.md", "a.md", state) == "fp2"
+    assert journal_of(path).read_text() == '{"format":1,"shape":"shape"}\n'
 
 
 def test_a_remembered_state_must_match_exactly(tmp_path):

@@ -18,7 +18,7 @@ from ragtune.errors import EmbedderMismatchError, IndexSchemaError, InputError, 
 from ragtune.ingest.gcpause import collector_paused
 from ragtune.ingest.history import append_history, history_entry
 from ragtune.ingest.pipeline import IngestReport, ProgressCallback, run_ingest
-from ragtune.ingest.scancache import cache_path
+from ragtune.ingest.scancache import remove_cache
 from ragtune.ingest.sources import ExpandedSources, expand_sources, file_in_folder
 from ragtune.keys import parse_groups
 from ragtune.models.embedder import Embedder
@@ -148,7 +148,7 @@ class DocumentIndex:
         with self._write_lock():
             try:
                 removed = self.store.remove_source(name)
-                cache_path(self.settings.home, name).unlink(missing_ok=True)
+                remove_cache(self.settings.home, name)
                 report = IngestReport(removed=removed)
                 report.count(name, "removed", removed)
                 self._record_history("remove", report)

@@ -176,8 +176,13 @@ class LanceStore:
         return dict(zip(rows["doc_id"].to_pylist(), rows["source"].to_pylist()))
 
     def source_groups(self) -> set[tuple[str, tuple[str, ...]]]:
+        # distinct in Arrow, one joined key per document (source names and group names hold neither
+        # separator): a sync asks this of every document row, and only a handful of pairs come out
         rows = self._scan(self._documents, ["source", "groups"])
-        return {(s, tuple(g or ())) for s, g in zip(rows["source"].to_pylist(), rows["groups"].to_pylist())}
+        groups = pc.binary_join(rows["groups"], "\x1f").fill_null("")
+        pairs = (key.split("\x00", 1) for key in pc.unique(pc.binary_join_element_wise(rows["source"], groups,
+                                                                                        "\x00")).to_pylist())
+        return {(source, tuple(g for g in joined.split("\x1f") if g)) for source, joined in pairs}
 
     def sources(self) -> list[SourceRecord]:
         return sorted((SourceRecord(**row) for row in self._scan(self._sources, SOURCE_SCHEMA.names).to_pylist()),
