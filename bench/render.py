@@ -651,7 +651,13 @@ def peers_freshness_block(payload: dict) -> str:
          x["first_search_stages_ms"].get("embed_ms", 0) / 1000]
         for x in (ours or {}).get("rounds", []) if "embed_s" in x["report"] and x.get("first_search_stages_ms")
     ]
-    parts = [intro, markdown_table(headers, rows, digits=3), markdown_table(build_headers, builds, digits=1)]
+    parts = [intro, markdown_table(headers, rows, digits=3)]
+    warm_ups = [[PEER_LABELS[t], r["path_labels"][x["path"]], x["update_s"], x["first_search_s"],
+                 x["searchable_s"]] for t, run in r["runs"].items() for x in run.get("warm_up", [])]
+    if warm_ups:  # results from before warm-ups were recorded have none
+        parts.append(markdown_table(["tool", "update path: warm-up change of 1 doc, before the rounds",
+                                     "update s", "first search s", "searchable s"], warm_ups, digits=3))
+    parts.append(markdown_table(build_headers, builds, digits=1))
     if profile:
         parts.append(markdown_table(
             ["ragtune update path (profile)", "changed docs", "update s", "of which embedding the new chunks s",

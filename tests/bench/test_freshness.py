@@ -111,3 +111,25 @@ def test_the_render_shows_the_api_rows_and_its_profile():
     assert "ragtune HTTP API (profile)" not in before
     assert "ragtune HTTP API (profile)" in after
     assert after.count("| ragtune (HTTP API) |") == 3 + 1  # three rounds, one build row
+
+
+def test_each_path_warms_up_on_a_document_no_round_changes():
+    docs = [_tools.Doc(f"d{i:03d}", f"text {i}") for i in range(400)]
+    pool = [f"Sentence number {i} of the pool." for i in range(50)]
+    plans, warm_ups = freshness.plan_changes(docs, pool, 7, 2)
+    changed = [d.id for rounds in plans for batch in rounds for d in batch]
+    assert len(warm_ups) == 2 and not {w.id for w in warm_ups} & set(changed)
+    assert len(set(changed)) == len(changed) == 2 * sum(freshness.ROUNDS)
+    again, _ = freshness.plan_changes(docs, pool, 7, 2)
+    assert again == plans
+
+
+def test_the_render_shows_the_warm_up_changes_when_a_run_has_them():
+    render = _load("bench_render_warm_up", REPO / "bench" / "render.py")
+    payload = json.loads((REPO / "bench" / "results" / "peers_freshness.json").read_text())
+    for run in payload["results"]["runs"].values():
+        run.pop("warm_up", None)
+    assert "warm-up change" not in render.peers_freshness_block(payload)
+    payload["results"]["runs"]["ragtune"]["warm_up"] = [_round("sync", 1, 0.7), _round("upload", 1, 0.2)]
+    block = render.peers_freshness_block(payload)
+    assert "warm-up change" in block and " 0.700 |" in block
