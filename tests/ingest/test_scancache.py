@@ -17,7 +17,7 @@ import ragtune.ingest.scancache as scancache
 import ragtune.ingest.sources as sources
 from ragtune.config import Settings
 from ragtune.ingest.pipeline import PIPELINE_VERSION, Fingerprinter
-from ragtune.ingest.scancache import ScanCache, cache_path, file_state
+from ragtune.ingest.scancache import FileState, ScanCache, cache_path, file_state
 from ragtune.ingest.sources import SourceRef
 from ragtune.testing import FakeEmbedder
 from ragtune.workspace import Workspace
@@ -187,12 +187,18 @@ def test_a_long_journal_is_folded_into_a_new_whole_file(home, tmp_path, monkeypa
     assert from_disk(path).documents() == {f"docs/note{i}.md" for i in range(4)}
 
 
-def test_a_process_uses_the_cache_it_holds_until_another_process_changes_the_files(tmp_path):
+def saved_cache(tmp_path: Path) -> tuple[Path, FileState, ScanCache]:
+    """A cache file remembering one document, and the cache that saved it."""
     path = tmp_path / "cache.json"
     state = file_state(write(tmp_path / "a.md", "a"))._replace(mtime_ns=0)
     cache = ScanCache(path, "shape")
     cache.remember("d/a.md", "a.md", state, "fp", time.time_ns())
     cache.save()
+    return path, state, cache
+
+
+def test_a_process_uses_the_cache_it_holds_until_another_process_changes_the_files(tmp_path):
+    path, state, cache = saved_cache(tmp_path)
     assert ScanCache.load(path, "shape") is cache  # nothing to parse again
     with open(journal_of(path), "a") as journal:  # another process's sync
         journal.write(json.dumps(["d/b.md", ["b.md", *state, "fp-b"]]) + "\n")
@@ -202,11 +208,7 @@ def test_a_process_uses_the_cache_it_holds_until_another_process_changes_the_fil
 
 
 def test_a_torn_line_or_a_journal_of_other_settings_only_costs_reading_files_again(tmp_path):
-    path = tmp_path / "cache.json"
-    state = file_state(write(tmp_path / "a.md", "a"))._replace(mtime_ns=0)
-    cache = ScanCache(path, "shape")
-    cache.remember("d/a.md", "a.md", state, "fp", time.time_ns())
-    cache.save()
+    path, state, _ = saved_cache(tmp_path)
     # a torn append, then two more appends: the first of them lands on the torn line
     with open(journal_of(path), "a") as journal:
         journal.write(json.dumps(["d/b.md", ["b.md", *state, "fp-b"]]) + "\n" + '["d/c.md", ["c.md", 1, 2')
