@@ -105,6 +105,7 @@ def test_the_render_shows_the_api_rows_and_its_profile():
     before = render.peers_freshness_block(payload)
     api = copy.deepcopy(results["runs"]["ragtune"])
     api["rounds"] = [_round("api", n, 0.1 * n) for n in (1, 10, 100)]
+    api["warm_up"] = []
     results["runs"]["ragtune-api"] = api
     results["path_labels"] = {**results["path_labels"], "api": freshness.PATH_LABELS["api"]}
     after = render.peers_freshness_block(payload)
