@@ -114,8 +114,8 @@ class ScanCache:
         held = _HELD.get(str(path))
         if held is not None and held[0] == identity and held[1] == shape and identity[0] is not None:
             return held[2]
-        cache = cls(path, shape, _read_entries(path, shape), None)
-        cache._journal_lines = _replay_journal(_journal(path), shape, cache._entries)
+        entries = _read_entries(path, shape)
+        cache = cls(path, shape, entries, _replay_journal(_journal(path), shape, entries))
         _HELD[str(path)] = (identity, shape, cache)
         return cache
 

@@ -74,9 +74,10 @@ def _take(data: pa.Table | pa.ChunkedArray, rows: Sequence[int]) -> pa.Table | p
         return parts[0].take(pa.array(index))
     if not len(index):
         return data.schema.empty_table() if isinstance(data, pa.Table) else pa.array([], data.type)
-    ends = np.cumsum([len(part) for part in parts])
+    sizes = np.array([len(part) for part in parts], dtype=np.int64)
+    ends = np.cumsum(sizes)
     part_of = np.searchsorted(ends, index, side="right")
-    starts = ends - [len(part) for part in parts]
+    starts = ends - sizes
     pieces = [parts[p].take(pa.array(index[part_of == p] - starts[p])) for p in np.unique(part_of)]
     # the pieces hold the rows grouped by chunk; put them back in the order asked for
     position = np.empty(len(index), dtype=np.int64)
