@@ -276,6 +276,7 @@ def main() -> int:
         "model_ids": {b: embedders[b].model_id for b in BACKENDS},
         "torch_threads": machine["torch_threads"],
         "onnxruntime_threads": onnx_threads(embedders["onnx-int8"]),
+        "int8_file": embedders["onnx-int8"].model_file.name,  # which int8 copy this machine's CPU ran
     }
     path = write_result(args.name, args, results, machine)
     log(f"wrote {path}")

@@ -363,7 +363,8 @@ def embedding_block(payload: dict) -> str:
     intro = (f"Throughput: {speed['torch']['passages']} passages of both corpora embedded in batches of "
              f"{r['batch_size']}, best of {len(speed['torch']['runs_s'])} run(s) per backend. Latency: "
              f"{lat['torch']['queries']} questions embedded one at a time, backends interleaved. The ONNX export "
-             f"(both files, once per model) took {r['export_s']:.1f} s. torch threads: {r['torch_threads']} "
+             f"(every file, once per model) took {r['export_s']:.1f} s; `onnx-int8` ran "
+             f"{r.get('int8_file', 'model-int8.onnx')}. torch threads: {r['torch_threads']} "
              f"(and 1 in the `torch (1 thread)` row); onnxruntime: {onnx_threads}. Quality: "
              f"{sizes}; torch ran on {r.get('quality_torch_threads', r['torch_threads'])} thread(s) for it (the "
              "vectors do not depend on it).")

@@ -206,11 +206,13 @@ class Ragtune:
         from ragtune.models.embedder import load_embedder
 
         settings = Settings(home=self.tmp / "home")
+        embedder = load_embedder("default", None, settings.embedder_backend)
+        runs = f" ({embedder.model_file.name})" if hasattr(embedder, "model_file") else ""
         return {
             "api": "Workspace(home).documents: ingest([folder]) / search(q, mode, k) / sync(folder)",
             "chunking": f"{settings.chunking.target_tokens} embedder tokens, overlap {settings.chunking.overlap_tokens}",
             "embedding": f"load_embedder(backend={settings.embedder_backend!r}) on a CPU: "
-                         f"{load_embedder('default', None, settings.embedder_backend).model_id}, batch size 64",
+                         f"{embedder.model_id}{runs}, batch size 64",
             "fusion": f"{settings.retrieval.fusion} over the top {settings.retrieval.candidates} of each list",
             "store": "LanceDB (default), exact in-memory search below "
                      f"{settings.retrieval.exact_max_chunks} chunks",

@@ -10,7 +10,9 @@ import time
 import numpy as np
 import pytest
 
+from ragtune.models import onnx_export
 from ragtune.models.embedder import load_embedder
+from ragtune.models.onnx_embedder import OnnxEmbedder
 
 pytestmark = pytest.mark.slow
 
@@ -49,12 +51,38 @@ def test_onnx_float_gives_the_reference_vectors(backends):
     assert cosines(got, ref).min() >= 0.9999
 
 
+# How far an int8 vector may move from the reference's: what decides the default is retrieval quality on both
+# dev sets (bench/embedding.py's gate); these bounds catch a broken quantization (cosines of 0.6 and below on
+# a CPU that saturates), not a small loss. The VNNI copy quantizes every projection, and a one-word text moves
+# most (0.988 against 0.994 and up for sentences, measured).
+INT8_MIN_COSINE, INT8_MEAN_COSINE = 0.98, 0.99
+
+
 def test_onnx_int8_stays_close_to_the_reference(backends):
     ref, got = backends["torch"].embed(TEXTS), backends["onnx-int8"].embed(TEXTS)
-    assert cosines(got, ref).min() >= 0.99
+    assert cosines(got, ref).min() >= INT8_MIN_COSINE and cosines(got, ref).mean() >= INT8_MEAN_COSINE
     # an empty text has no content to keep: its vector (the special tokens alone) moves a little more
     empty = cosines(backends["onnx-int8"].embed(EMPTYISH), backends["torch"].embed(EMPTYISH))
     assert empty.min() >= 0.97
+
+
+HAS_VNNI = bool(onnx_export.cpu_flags() & onnx_export.VNNI_FLAGS)
+
+
+@pytest.mark.parametrize("vnni", [False, pytest.param(True, marks=pytest.mark.skipif(
+    not HAS_VNNI, reason="the VNNI copy is only run, and only exact, on a CPU with VNNI"))])
+def test_each_int8_copy_stays_close_to_the_reference_on_the_cpu_that_runs_it(backends, monkeypatch, vnni):
+    monkeypatch.setattr(onnx_export, "cpu_flags", lambda: frozenset({"avx512_vnni"} if vnni else {"avx2"}))
+    reference = backends["onnx-int8"]
+    embedder = OnnxEmbedder(reference.source, reference.model_id, reference.dim, "int8")
+    assert embedder.model_file.name == (onnx_export.INT8_VNNI_FILE if vnni else onnx_export.INT8_FILE)
+    got, ref = embedder.embed(TEXTS), backends["torch"].embed(TEXTS)
+    assert cosines(got, ref).min() >= INT8_MIN_COSINE and cosines(got, ref).mean() >= INT8_MEAN_COSINE
+
+
+def test_the_default_int8_backend_runs_the_copy_for_this_cpu(backends):
+    expected = onnx_export.INT8_VNNI_FILE if HAS_VNNI else onnx_export.INT8_FILE
+    assert backends["onnx-int8"].model_file.name == expected
 
 
 @pytest.mark.parametrize("name", ["onnx", "onnx-int8"])
@@ -79,9 +107,9 @@ def test_onnx_int8_vectors_depend_a_little_on_the_batch(backends):
     embedder = backends["onnx-int8"]
     together = embedder.embed(TEXTS, batch_size=3)
     alone = np.stack([embedder.embed([t])[0] for t in TEXTS])
-    assert cosines(together, backends["torch"].embed(TEXTS)).min() >= 0.99
-    assert cosines(alone, backends["torch"].embed(TEXTS)).min() >= 0.99
-    assert cosines(together, alone).min() >= 0.98  # two quantized vectors, each within 0.99 of the reference
+    assert cosines(together, backends["torch"].embed(TEXTS)).min() >= INT8_MIN_COSINE
+    assert cosines(alone, backends["torch"].embed(TEXTS)).min() >= INT8_MIN_COSINE
+    assert cosines(together, alone).min() >= 0.975  # two quantized vectors, each close to the reference
     assert np.array_equal(embedder.embed(TEXTS, batch_size=3), together)
     assert np.array_equal(embedder.embed([TEXTS[0]])[0], alone[0])
 

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from ragtune.models import onnx_export
-from ragtune.models.onnx_export import MARKER, export_dir, exported_embedder, source_hash
+from ragtune.models.onnx_export import (
+    MARKER,
+    cpu_flags,
+    export_dir,
+    exported_embedder,
+    int8_file,
+    source_hash,
+)
 
 
 @pytest.fixture
@@ -33,13 +40,15 @@ def exports(monkeypatch, tmp_path: Path) -> list[Path]:
         staging.mkdir(parents=True)
         (staging / onnx_export.FLOAT_FILE).write_bytes(b"float")
         (staging / onnx_export.INT8_FILE).write_bytes(b"int8")
+        (staging / onnx_export.INT8_VNNI_FILE).write_bytes(b"int8 vnni")
         (staging / MARKER).write_text(json.dumps({"source_hash": digest, "max_seq_length": 256}))
 
     monkeypatch.setattr(onnx_export, "_export", fake_export)
     return calls
 
 
-def test_the_export_is_made_once_and_reused(source, exports, tmp_path):
+def test_the_export_is_made_once_and_reused(source, exports, tmp_path, monkeypatch):
+    monkeypatch.setattr(onnx_export, "cpu_flags", lambda: frozenset({"avx2"}))
     first = exported_embedder(source)
     second = exported_embedder(source)
     assert len(exports) == 1 and first == second
@@ -88,3 +97,21 @@ def test_a_folder_without_its_marker_is_not_trusted(source, exports):
     (target / onnx_export.FLOAT_FILE).write_bytes(b"left by something else")
     exported = exported_embedder(source)
     assert len(exports) == 1 and exported.float_model.read_bytes() == b"float"
+
+
+def test_a_cpu_with_vnni_runs_the_vnni_int8_copy_and_any_other_the_portable_one(source, exports, monkeypatch):
+    assert int8_file(frozenset({"sse4_2", "avx2", "avx512_vnni"})) == onnx_export.INT8_VNNI_FILE
+    assert int8_file(frozenset({"avx2", "avx_vnni"})) == onnx_export.INT8_VNNI_FILE
+    assert int8_file(frozenset({"avx2", "avx512f", "avx512bw"})) == onnx_export.INT8_FILE  # AVX-512 alone saturates
+    assert int8_file(frozenset()) == onnx_export.INT8_FILE  # flags unknown (not Linux): the portable copy
+    exported = exported_embedder(source)
+    monkeypatch.setattr(onnx_export, "cpu_flags", lambda: frozenset({"avx512_vnni"}))
+    assert exported.int8_model.read_bytes() == b"int8 vnni"
+    monkeypatch.setattr(onnx_export, "cpu_flags", lambda: frozenset({"neon"}))
+    assert exported.int8_model.read_bytes() == b"int8"
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="reads Linux's /proc/cpuinfo")
+def test_cpu_flags_are_read_from_linux():
+    flags = cpu_flags()
+    assert flags and all(flag == flag.strip() and flag for flag in flags)

@@ -71,7 +71,8 @@ def _batches(order: np.ndarray, lengths: Sequence[int], batch_size: int, max_tok
 
 
 class OnnxEmbedder:
-    """``precision`` is ``float32`` (the exported float model) or ``int8`` (its dynamic quantization)."""
+    """``precision`` is ``float32`` (the exported float model) or ``int8`` (its dynamic quantization, in the copy
+    this CPU runs best: :func:`ragtune.models.onnx_export.int8_file`)."""
 
     def __init__(self, source: Path, model_id: str, dim: int, precision: str = "float32") -> None:
         if precision not in ("float32", "int8"):
@@ -168,6 +169,12 @@ class OnnxEmbedder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self._tokens.count(texts)
+
+    @property
+    def model_file(self) -> Path:
+        """The ONNX file this embedder runs (exported on first use)."""
+        self._load()
+        return self._path
 
     @property
     def max_tokens(self) -> int:
