@@ -32,10 +32,10 @@ from _common import (
     log,
     machine_info,
     machine_line,
-    markdown_table,
     read_jsonl,
     write_result,
 )
+from render import eval_speed_block
 
 CONDITIONS = ("closed_book", "few_shot", "oracle", "oracle+few_shot", "retrieval")
 GOAL = 3.0  # issue #15: items/s at least 3x one-at-a-time
@@ -112,13 +112,17 @@ def main() -> int:
                                                                             b.cited_doc_ids)
                 for a, b in zip(one.items, many.items, strict=True)]
         n = len(one.items)
+        counted = [i.tokens for i in one.items if i.tokens]  # the same prompts and tokens on both sides
         results["conditions"][condition] = {
             "n": n, "one_at_a_time_s": round(seconds["one_at_a_time"][condition], 2),
             "batched_s": round(seconds["batched"][condition], 2),
             "one_at_a_time_items_per_s": round(n / seconds["one_at_a_time"][condition], 4),
             "batched_items_per_s": round(n / seconds["batched"][condition], 4),
             "speedup": round(seconds["one_at_a_time"][condition] / seconds["batched"][condition], 3),
-            "identical_items": sum(same), "errors": [sum(1 for i in r.items if i.error) for r in (one, many)]}
+            "identical_items": sum(same), "errors": [sum(1 for i in r.items if i.error) for r in (one, many)],
+            # what bounds batching: each prompt is prefilled alone on both sides; only answers decode together
+            "prompt_tokens_mean": round(sum(t["prompt"] for t in counted) / max(1, len(counted)), 1),
+            "answer_tokens_mean": round(sum(t["completion"] for t in counted) / max(1, len(counted)), 1)}
     total_n = sum(c["n"] for c in results["conditions"].values())
     total_one = sum(seconds["one_at_a_time"].values())
     total_many = sum(seconds["batched"].values())
@@ -132,21 +136,9 @@ def main() -> int:
         identical_items=sum(c["identical_items"] for c in results["conditions"].values()))
     results["goal_met"] = results["speedup"] >= GOAL and bool(results["identical_verdict"])
     path = write_result(args.name, args, results, machine)
-    print(markdown_table(*table(results)))
+    print(eval_speed_block({"results": results, "args": vars(args)}))
     log(f"wrote {path}")
     return 0
-
-
-def table(results: dict) -> tuple[list[str], list[list]]:
-    headers = ["condition", "items", "one at a time s", "batched s", "one at a time items/s", "batched items/s",
-               "speedup", "identical predictions"]
-    rows = [[c, r["n"], r["one_at_a_time_s"], r["batched_s"], r["one_at_a_time_items_per_s"],
-             r["batched_items_per_s"], f"{r['speedup']:.2f}x", f"{r['identical_items']}/{r['n']}"]
-            for c, r in results["conditions"].items()]
-    rows.append(["all", results["total_items"], results["one_at_a_time_s"], results["batched_s"],
-                 results["one_at_a_time_items_per_s"], results["batched_items_per_s"], f"{results['speedup']:.2f}x",
-                 f"{results['identical_items']}/{results['total_items']}"])
-    return headers, rows
 
 
 if __name__ == "__main__":

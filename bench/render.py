@@ -311,11 +311,16 @@ def eval_speed_block(payload: dict) -> str:
     r = payload["results"]
     headers = ["condition", "items", "one at a time s", "batched s", "one at a time items/s", "batched items/s",
                "speedup", "identical predictions"]
+    counted = all("prompt_tokens_mean" in x for x in r["conditions"].values())  # older results lack them
+    if counted:
+        headers += ["mean prompt tokens", "mean answer tokens"]
     rows = [[c, x["n"], x["one_at_a_time_s"], x["batched_s"], x["one_at_a_time_items_per_s"],
              x["batched_items_per_s"], f"{x['speedup']:.2f}x", f"{x['identical_items']}/{x['n']}"]
+            + ([x["prompt_tokens_mean"], x["answer_tokens_mean"]] if counted else [])
             for c, x in r["conditions"].items()]
-    rows.append(["all", r["total_items"], r["one_at_a_time_s"], r["batched_s"], r["one_at_a_time_items_per_s"],
-                 r["batched_items_per_s"], f"{r['speedup']:.2f}x", f"{r['identical_items']}/{r['total_items']}"])
+    total = ["all", r["total_items"], r["one_at_a_time_s"], r["batched_s"], r["one_at_a_time_items_per_s"],
+             r["batched_items_per_s"], f"{r['speedup']:.2f}x", f"{r['identical_items']}/{r['total_items']}"]
+    rows.append(total + (["", ""] if counted else []))
     intro = (f"{r['items']} items (seed {payload['args']['seed']}) under each condition; batch size "
              f"{r['batch_size']} against 1; torch threads {r['torch_threads']}.")
     verdicts = r["verdicts"]

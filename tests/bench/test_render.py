@@ -148,3 +148,23 @@ def test_the_plain_script_goal_is_met_within_or_above_its_ci_only(ours, met):
 def test_a_run_without_the_plain_script_misses_its_goal_as_not_measured():
     check = render.plain_script_check({"adapter": _field_accuracy(0.99, 0.98, 1.0)})
     assert check[1:] == ["not measured", False]
+
+
+def _eval_speed(**extra) -> dict:
+    condition = {"n": 4, "one_at_a_time_s": 8.0, "batched_s": 4.0, "one_at_a_time_items_per_s": 0.5,
+                 "batched_items_per_s": 1.0, "speedup": 2.0, "identical_items": 4, **extra}
+    totals = {"total_items": 4, "one_at_a_time_s": 8.0, "batched_s": 4.0, "one_at_a_time_items_per_s": 0.5,
+              "batched_items_per_s": 1.0, "speedup": 2.0, "identical_items": 4}
+    return {"args": {"seed": 7}, "results": {"items": 4, "batch_size": 32, "torch_threads": 2, "verdicts": {},
+                                             "goal": 3.0, "conditions": {"oracle": condition}, **totals}}
+
+
+def test_the_eval_speed_table_shows_what_bounds_batching_when_the_run_recorded_it():
+    """Prompt and answer lengths say why a condition gains little: each prompt is prefilled alone on both
+    sides."""
+    block = render.eval_speed_block(_eval_speed(prompt_tokens_mean=812.5, answer_tokens_mean=11.2))
+    header, _, oracle, total = block.split("\n\n")[1].splitlines()
+    assert header.split("|")[-3:-1] == [" mean prompt tokens ", " mean answer tokens "]
+    assert [c.strip() for c in oracle.split("|")[-3:-1]] == ["812.50", "11.20"]
+    assert [c.strip() for c in total.split("|")[-3:-1]] == ["", ""]
+    assert "mean prompt tokens" not in render.eval_speed_block(_eval_speed())  # older results: no columns

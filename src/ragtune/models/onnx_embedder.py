@@ -71,8 +71,8 @@ def _batches(order: np.ndarray, lengths: Sequence[int], batch_size: int, max_tok
 
 
 class OnnxEmbedder:
-    """``precision`` is ``float32`` (the exported float model) or ``int8`` (its dynamic quantization, in the copy
-    this CPU runs best: :func:`ragtune.models.onnx_export.int8_file`)."""
+    """``precision`` is ``float32`` (the exported float model) or ``int8`` (its dynamic quantization, in the
+    copy this CPU runs best: :func:`ragtune.models.onnx_export.int8_file`)."""
 
     def __init__(self, source: Path, model_id: str, dim: int, precision: str = "float32") -> None:
         if precision not in ("float32", "int8"):

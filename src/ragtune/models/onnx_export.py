@@ -6,8 +6,8 @@ same vectors (float32: identical to rounding) with much less overhead per call, 
 dynamic quantization) does less arithmetic per long batch at a small cost in accuracy. ``bench/embedding.py``
 measures both against the float model; docs/retrieval.md has the numbers and the choice of default.
 
-Export is like the generator's conversion (:mod:`ragtune.models.cache`): it writes the whole folder — both ONNX
-files and a marker naming the source's hash — into a temporary folder and renames it into place,
+Export is like the generator's conversion (:mod:`ragtune.models.cache`): it writes the whole folder — every
+ONNX file and a marker naming the source's hash — into a temporary folder and renames it into place,
 under a lock, so an interrupted export never leaves a half-written model and two processes export only once. The
 folder is keyed by a hash of the source model's files, so a changed model gets a fresh export and the old one is
 never silently reused.
@@ -46,7 +46,8 @@ _SOURCE_FILES = ("config.json", "model.safetensors", "pytorch_model.bin", "token
 
 @dataclass(frozen=True)
 class ExportedEmbedder:
-    """A finished export: both ONNX files (the tokenizer stays the source folder's, which the hash covers)."""
+    """A finished export: the float file and both int8 copies (the tokenizer stays the source folder's, which
+    the hash covers)."""
 
     folder: Path
     source_hash: str
@@ -193,10 +194,11 @@ def quantize(float_model: Path, int8_model: Path, vnni: bool) -> None:
       bytes into saturating 16-bit pair sums (measured: signed per-tensor weights gave cosines down to 0.6 on
       such a CPU); and the feed-forward output projections (1,536 → 384) stay float: their inputs, after GELU,
       have the outliers that per-tensor activation scales lose most on.
-    - VNNI (``vnni=True``): signed weights and every projection in int8. VNNI sums the byte products straight
-      into 32 bits, so nothing saturates, and onnxruntime's fast kernels take unsigned × signed bytes; unsigned
-      weights fall back to a slower path. On a CPU with VNNI it ran ~1.7× the portable copy's speed on the shared
-      dev sets' passages, and its nDCG@10 stayed within the same gate (docs/retrieval.md, bench/embedding.py).
+    - VNNI (``vnni=True``): signed weights and every projection in int8. VNNI sums the byte products
+      straight into 32 bits, so nothing saturates, and onnxruntime's fast kernels take unsigned × signed
+      bytes; unsigned weights fall back to a slower path. On a CPU with VNNI it ran ~1.7× the portable copy's
+      speed on the shared dev sets' passages, and its nDCG@10 stayed within the same gate (docs/retrieval.md,
+      bench/embedding.py).
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
