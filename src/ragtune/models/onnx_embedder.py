@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from ragtune.errors import ModelError
-from ragtune.models.tokens import TokenCounter
+from ragtune.models.tokens import TokenCounter, encode_batch
 
 # A batch holds at most ``batch_size`` texts and at most this many padded tokens (texts × the longest): a
 # passage of the model's full 256 tokens goes alone, short texts (queries, short chunks) go several to a
@@ -156,7 +156,7 @@ class OnnxEmbedder:
 
     def _run(self, texts: list[str], session) -> np.ndarray:
         """One batch through the network: the pooled, normalized vectors of ``texts`` (already stripped)."""
-        encodings = self._tokenizer.encode_batch(texts)
+        encodings = encode_batch(self._tokenizer, texts)
         feed = {"input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
                 "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
                 "token_type_ids": np.asarray([e.type_ids for e in encodings], dtype=np.int64)}
