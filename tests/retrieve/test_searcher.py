@@ -1,5 +1,5 @@
-"""The exact searcher's building blocks: row takes that never copy a chunked table into one, and arrays that
-the state after a write extends in place while the states before it keep their rows."""
+"""The exact searcher's building blocks: row takes that never copy a chunked table into one, chunks built in bulk
+or by row, and arrays that the state after a write extends in place while the states before it keep their rows."""
 
 from __future__ import annotations
 
@@ -53,3 +53,29 @@ def test_rows_past_the_spare_ones_or_wider_strings_go_to_a_new_buffer():
     longer = paths.extended(1, np.array(["a/a-much-longer-name.md"]))
     assert longer.first(2).tolist() == ["a/b.md", "a/a-much-longer-name.md"]
     assert paths.first(1).tolist() == ["a/b.md"]
+
+
+@pytest.mark.parametrize("bulk_rows", [0, 2048])
+def test_search_hits_carry_the_same_chunks_whether_a_state_builds_them_all_or_only_those_asked(
+        fake_index, tmp_path, monkeypatch, bulk_rows):
+    """A small state builds every chunk at its first search (one Arrow conversion, cheaper than a take a
+    search); a big one only the hits. Either way a hit's chunk is its stored row, across searches and writes."""
+    from tests.conftest import write
+
+    from ragtune.retrieve import searcher as searcher_module
+
+    monkeypatch.setattr(searcher_module, "BULK_CHUNK_ROWS", bulk_rows)
+    for i in range(6):
+        write(tmp_path / "docs" / f"doc{i}.md", f"# Topic {i}\n\nThe keyword{i} explains subject {i}.\n\nMore {i}.\n")
+    fake_index.documents.ingest([tmp_path / "docs"])
+    stored = {r["chunk_id"]: r for r in fake_index.documents.store.chunk_columns().to_pylist()}
+    for query in ("keyword1 subject", "keyword4", "topic"):
+        hits = fake_index.documents.search(query, mode="hybrid", k=3).hits
+        assert hits and all(h.chunk.text == stored[h.chunk.chunk_id]["text"]
+                            and h.chunk.start == stored[h.chunk.chunk_id]["start"] for h in hits)
+    built = fake_index.documents.searcher._state[1]._chunk_cache
+    assert (len(built) == len(stored)) == (bulk_rows > 0)
+    write(tmp_path / "docs" / "doc4.md", "# Topic 4\n\nThe keyword4 now explains zebras.\n")
+    fake_index.documents.ingest([tmp_path / "docs"])
+    hit = fake_index.documents.search("keyword4 zebras", mode="hybrid", k=1).hits[0]
+    assert "zebras" in hit.chunk.text  # the state after the write never serves the replaced chunk
