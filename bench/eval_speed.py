@@ -8,9 +8,14 @@ other processes on a shared machine falls on both sides alike. Then ``diagnose``
 resumes from the finished runs (no model call) and gives the verdicts, which must be identical — and so must
 every item's prediction, since batched decoding gives the tokens one-at-a-time decoding gives.
 
+A third workspace decodes in batches with the model in bfloat16 (``GeneratorConfig.dtype``): its predictions are
+not the float32 ones, so the run counts how many are identical and whether the verdict is; its speed counts
+toward the goal only as the opt-in it is (``goal_met_bfloat16``), next to the float32 default (``goal_met``).
+
     python bench/eval_speed.py                 # 100 items × 5 conditions, batch size = Settings default
     python bench/eval_speed.py --quick         # 4 items
     python bench/eval_speed.py --threads 1     # torch threads (default: torch's own choice)
+    python bench/eval_speed.py --no-bfloat16   # without the bfloat16 side
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=None, help="default: Settings().eval_batch_size")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--bfloat16", action=argparse.BooleanOptionalAction, default=True,
+                        help="also decode in batches with the model in bfloat16 (default: yes)")
     parser.add_argument("--name", default="eval_speed")
     add_quick_flag(parser)
     return apply_sizes(parser.parse_args(), full={"items": 100}, quick={"items": 4})
@@ -60,6 +67,7 @@ def main() -> int:
     import torch
 
     from ragtune import Settings, Workspace
+    from ragtune.config import GeneratorConfig
     from ragtune.models.embedder import load_embedder
     from ragtune.models.factory import model_generators
 
@@ -77,15 +85,20 @@ def main() -> int:
         qa = Path(tmp) / "qa.jsonl"
         qa.write_text("".join(json.dumps(r) + "\n" for r in sample))
         embedder, generators = load_embedder("default", None, "auto"), model_generators()
-        sides = {name: Workspace(settings=replace(Settings(home=Path(tmp) / name), eval_batch_size=size),
+        plan = [("one_at_a_time", 1, "float32"), ("batched", batch_size, "float32")]
+        plan += [("batched_bfloat16", batch_size, "bfloat16")] if args.bfloat16 else []
+        sides = {name: Workspace(settings=replace(Settings(home=Path(tmp) / name), eval_batch_size=size,
+                                                  generator=replace(GeneratorConfig(), dtype=dtype)),
                                  embedder=embedder, generators=generators)
-                 for name, size in (("one_at_a_time", 1), ("batched", batch_size))}
-        # index the corpus once and load the model before anything is timed; the second side gets a copy of the
-        # first's corpus index (its sync then finds every document unchanged) instead of embedding it again
-        first, second = sides["one_at_a_time"], sides["batched"]
+                 for name, size, dtype in plan}
+        # index the corpus once and load the models before anything is timed; the other sides get a copy of the
+        # first's corpus index (their sync then finds every document unchanged) instead of embedding it again
+        first = sides["one_at_a_time"]
         first.evaluation.open_corpus(args.corpus)
-        shutil.copytree(Path(first.settings.home) / "eval-index", Path(second.settings.home) / "eval-index")
-        second.evaluation.open_corpus(args.corpus)
+        for name, workspace in sides.items():
+            if workspace is not first:
+                shutil.copytree(Path(first.settings.home) / "eval-index", Path(workspace.settings.home) / "eval-index")
+                workspace.evaluation.open_corpus(args.corpus)
         for workspace in sides.values():
             workspace.answers.ask("warm up", retrieval=False)
         seconds: dict[str, dict[str, float]] = {name: {} for name in sides}
@@ -108,9 +121,7 @@ def main() -> int:
                               "diagnose_resume_seconds": round(resumed, 2)}
     for condition in conditions:
         one, many = runs["one_at_a_time"][condition], runs["batched"][condition]
-        same = [(a.item_id, a.prediction, a.abstained, a.cited_doc_ids) == (b.item_id, b.prediction, b.abstained,
-                                                                            b.cited_doc_ids)
-                for a, b in zip(one.items, many.items, strict=True)]
+        same = _same_items(one, many)
         n = len(one.items)
         counted = [i.tokens for i in one.items if i.tokens]  # the same prompts and tokens on both sides
         results["conditions"][condition] = {
@@ -135,10 +146,46 @@ def main() -> int:
             and verdicts["one_at_a_time"]["inconclusive"] == verdicts["batched"]["inconclusive"]),
         identical_items=sum(c["identical_items"] for c in results["conditions"].values()))
     results["goal_met"] = results["speedup"] >= GOAL and bool(results["identical_verdict"])
+    if "batched_bfloat16" in sides:
+        results["bfloat16"] = _bfloat16_side(conditions, seconds, runs, verdicts, total_one)
+        results["goal_met_bfloat16"] = (results["bfloat16"]["speedup"] >= GOAL
+                                        and bool(results["bfloat16"]["identical_verdict"]))
+    results["cpu_bf16"] = _cpu_bf16()
     path = write_result(args.name, args, results, machine)
     print(eval_speed_block({"results": results, "args": vars(args)}))
     log(f"wrote {path}")
     return 0
+
+
+def _same_items(one, other) -> list[bool]:
+    return [(a.item_id, a.prediction, a.abstained, a.cited_doc_ids) == (b.item_id, b.prediction, b.abstained,
+                                                                        b.cited_doc_ids)
+            for a, b in zip(one.items, other.items, strict=True)]
+
+
+def _bfloat16_side(conditions, seconds, runs, verdicts, total_one: float) -> dict:
+    """The bfloat16 batched side against float32 one at a time: speed, and how many predictions are the float32
+    ones (the precision changes answers; the verdict is what must hold)."""
+    side = seconds["batched_bfloat16"]
+    per = {c: {"batched_s": round(side[c], 2), "speedup": round(seconds["one_at_a_time"][c] / side[c], 3),
+               "identical_items": sum(_same_items(runs["one_at_a_time"][c], runs["batched_bfloat16"][c]))}
+           for c in conditions}
+    total = sum(side.values())
+    verdict = verdicts.get("batched_bfloat16")
+    return {"conditions": per, "batched_s": round(total, 2), "speedup": round(total_one / total, 3),
+            "identical_items": sum(p["identical_items"] for p in per.values()),
+            "identical_verdict": None if verdict is None else (
+                verdict["verdict"] == verdicts["one_at_a_time"]["verdict"]
+                and verdict["inconclusive"] == verdicts["one_at_a_time"]["inconclusive"])}
+
+
+def _cpu_bf16() -> bool:
+    """Whether the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX): without, bfloat16 is no faster."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 if __name__ == "__main__":

@@ -332,7 +332,36 @@ def eval_speed_block(payload: dict) -> str:
                    f"(goal >= {r['goal']:g}x): {check_mark(r['goal_met'])}.")
     else:
         outcome = f"Not every diagnose condition ran, so no verdict. Speedup {r['speedup']:.2f}x."
-    return paragraphs(intro, markdown_table(headers, rows, digits=2), outcome)
+    return paragraphs(intro, markdown_table(headers, rows, digits=2), outcome, *_eval_speed_bfloat16(r))
+
+
+def _eval_speed_bfloat16(r: dict) -> list[str]:
+    """The opt-in bfloat16 side (results written before it ran have none): its speed against float32 one at a
+    time, and how far its answers are the float32 ones."""
+    half = r.get("bfloat16")
+    if half is None:
+        return []
+    scores = {side: r["verdicts"].get(side, {}).get("conditions", {}) for side in ("one_at_a_time", "batched_bfloat16")}
+    headers = ["condition", "bfloat16 batched s", "speedup vs float32 one at a time", "predictions = float32",
+               "score float32", "score bfloat16"]
+    rows = [[c, x["batched_s"], f"{x['speedup']:.2f}x", f"{x['identical_items']}/{r['conditions'][c]['n']}",
+             scores["one_at_a_time"].get(c, ""), scores["batched_bfloat16"].get(c, "")]
+            for c, x in half["conditions"].items()]
+    rows.append(["all", half["batched_s"], f"{half['speedup']:.2f}x", f"{half['identical_items']}/{r['total_items']}",
+                 "", ""])
+    native = "multiplies bfloat16 natively (AVX512-BF16 or AMX)" if r.get("cpu_bf16") else \
+        "has no native bfloat16 (no AVX512-BF16 or AMX), so bfloat16 is no faster here"
+    intro = (f"Opt-in `RAGTUNE_MODEL_DTYPE=bfloat16`, batch size {r['batch_size']}, against the same float32 one at "
+             f"a time run; this CPU {native}. Scores are the diagnose conditions' accuracy.")
+    if half["identical_verdict"] is None:
+        outcome = f"Not every diagnose condition ran, so no verdict. Speedup {half['speedup']:.2f}x."
+    else:
+        verdict = r["verdicts"]["batched_bfloat16"]
+        outcome = (f"Verdict bfloat16 batched: {verdict['verdict']}{' (inconclusive)' if verdict['inconclusive'] else ''}"
+                   f" — {'identical to' if half['identical_verdict'] else 'DIFFERENT from'} float32 one at a time. "
+                   f"Speedup {half['speedup']:.2f}x (goal >= {r['goal']:g}x, opt-in precision): "
+                   f"{check_mark(r['goal_met_bfloat16'])}.")
+    return [intro, markdown_table(headers, rows, digits=4), outcome]
 
 
 EMBEDDING_MODES = ("dense", "hybrid")
@@ -713,6 +742,11 @@ def summary_block(results: Mapping[str, dict]) -> str:
     add("eval_speed", f"diagnose items/s batched / one at a time >= {speed['goal']:g}, identical verdict",
         f"{speed['speedup']:.2f}x, verdict {'identical' if speed['identical_verdict'] else 'different'}",
         speed["goal_met"])
+    half = speed.get("bfloat16")
+    if half is not None:  # results written before the opt-in precision ran have none
+        add("eval_speed", "the same in bfloat16 (opt-in `RAGTUNE_MODEL_DTYPE`), against float32 one at a time",
+            f"{half['speedup']:.2f}x, verdict {'identical' if half['identical_verdict'] else 'different'}, "
+            f"{half['identical_items']}/{speed['total_items']} predictions = float32", speed["goal_met_bfloat16"])
     for c in results["peers"]["results"]["checks"]:
         add("peers", f"{PEER_SETS.get(c['set'], c['set'])}: {c['check']} ({c['detail']})", f"{c['value']:.3f}",
             c["ok"])

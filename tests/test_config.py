@@ -41,6 +41,7 @@ def test_settings_accept_a_string_home(tmp_path):
     (lambda: GenerationParams(max_new_tokens=0), "max_new_tokens=0"),
     (lambda: GenerationParams(temperature=-1), "temperature=-1"),
     (lambda: GeneratorConfig(base_url="localhost:8000"), "expected http"),
+    (lambda: GeneratorConfig(dtype="float16"), "model dtype 'float16' .*must be one of float32, bfloat16"),
 ])
 def test_bad_values_are_named(make, message):
     with pytest.raises(ConfigError, match=message):
@@ -58,3 +59,12 @@ def test_ingest_limits_from_the_environment_are_checked_by_name(monkeypatch, nam
 def test_ingest_limits_must_be_positive():
     with pytest.raises(ConfigError, match="max_pdf_pages=0"):
         IngestConfig(max_pdf_pages=0)
+
+
+def test_the_model_precision_comes_from_the_environment(monkeypatch):
+    assert GeneratorConfig().dtype == "float32"
+    monkeypatch.setenv("RAGTUNE_MODEL_DTYPE", "bfloat16")
+    assert GeneratorConfig().dtype == "bfloat16"
+    monkeypatch.setenv("RAGTUNE_MODEL_DTYPE", "half")
+    with pytest.raises(ConfigError, match="RAGTUNE_MODEL_DTYPE"):
+        GeneratorConfig()

@@ -15,6 +15,7 @@ DEFAULT_HOME = Path(".ragtune")
 STORE_BACKENDS = ("lance", "postgresql")  # what ragtune.store.factory knows: "lance", or a postgresql:// URL
 # How the embedder runs (see ragtune.models.embedder): auto = the measured CPU default, or torch on a GPU
 EMBEDDER_BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+MODEL_DTYPES = ("float32", "bfloat16")  # a local generator's precision (GeneratorConfig.dtype)
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _NAMESPACE = re.compile(r"[a-z0-9_]{0,40}")
 MIB = 1 << 20
@@ -162,10 +163,19 @@ class GeneratorConfig:
     api_key: str | None = field(
         default_factory=lambda: os.environ.get("RAGTUNE_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
     )
+    # The precision a local model computes in (a server chooses its own). float32 is the reference: answers are
+    # the same whatever the batch size. bfloat16 halves the cost of the matrix products on CPUs with AVX512-BF16
+    # or AMX but gives other answers, and batched evaluation then differs from one-at-a-time on some items:
+    # half-precision rounding turns the last-bit differences of batched kernels into other tokens.
+    # Numbers: docs/benchmarks.md (evaluation speed). RAGTUNE_MODEL_DTYPE.
+    dtype: str = field(default_factory=lambda: os.environ.get("RAGTUNE_MODEL_DTYPE") or "float32")
 
     def __post_init__(self) -> None:
         if self.base_url and not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url {self.base_url!r}: expected http(s)://host:port/v1")
+        if self.dtype not in MODEL_DTYPES:
+            raise ConfigError(f"model dtype {self.dtype!r} (RAGTUNE_MODEL_DTYPE): must be one of "
+                              f"{', '.join(MODEL_DTYPES)}")
         if not self.model:
             raise ConfigError("model: give 'default', a local model folder, or a server's model name")
 

@@ -260,7 +260,14 @@ class ModelIdentity:
     model_hash: str  # sha256 of the weights file(s); "" when a server does not expose it
     adapter_id: str | None = None
     adapter_hash: str | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # a local model computing in bfloat16 has {"dtype": "bfloat16"}
+
+    @property
+    def dtype(self) -> str | None:
+        """The precision a local model computes in (None: a server's own business). float32 is not written into
+        ``extra``, so float32 identities — and the evaluation runs keyed by them — are what they were before
+        ragtune had a choice."""
+        return None if self.backend == "openai" else self.extra.get("dtype", "float32")
 
 
 @dataclass(frozen=True)

@@ -168,3 +168,20 @@ def test_the_eval_speed_table_shows_what_bounds_batching_when_the_run_recorded_i
     assert [c.strip() for c in oracle.split("|")[-3:-1]] == ["812.50", "11.20"]
     assert [c.strip() for c in total.split("|")[-3:-1]] == ["", ""]
     assert "mean prompt tokens" not in render.eval_speed_block(_eval_speed())  # older results: no columns
+
+
+def test_the_bfloat16_side_is_judged_against_float32_one_at_a_time_and_counts_changed_answers():
+    payload = _eval_speed()
+    r = payload["results"]
+    r["verdicts"] = {side: {"verdict": "rag", "inconclusive": False, "conditions": {"oracle": score}}
+                     for side, score in (("one_at_a_time", 0.25), ("batched", 0.25), ("batched_bfloat16", 0.5))}
+    r.update(identical_verdict=True, goal_met=False, goal_met_bfloat16=True, cpu_bf16=True, bfloat16={
+        "conditions": {"oracle": {"batched_s": 2.0, "speedup": 4.0, "identical_items": 3}}, "batched_s": 2.0,
+        "speedup": 4.0, "identical_items": 3, "identical_verdict": True})
+    block = render.eval_speed_block(payload)
+    assert "Speedup 2.00x (goal >= 3x): MISSED" in block
+    _, oracle, total = block.split("\n\n")[-2].splitlines()[1:]
+    assert [c.strip() for c in oracle.split("|")[1:-1]] == ["oracle", "2.0000", "4.00x", "3/4", "0.2500", "0.5000"]
+    assert [c.strip() for c in total.split("|")[1:4]] == ["all", "2.0000", "4.00x"]
+    assert block.endswith("identical to float32 one at a time. Speedup 4.00x (goal >= 3x, opt-in precision): met.")
+    assert "bfloat16" not in render.eval_speed_block(_eval_speed())  # results from before the bfloat16 side

@@ -153,6 +153,23 @@ def test_replay_rebuilds_the_model_the_record_names_not_the_configured_one(home,
     assert result.identical and result.same_model
 
 
+def test_replay_computes_in_the_precision_the_record_names(home, tmp_path):
+    """An answer made in bfloat16 is replayed in bfloat16 (float32 would give other tokens), whatever the
+    precision configured now."""
+    half = replace(Settings(home=home), generator=GeneratorConfig(dtype="bfloat16"))
+    workspace = Workspace(settings=half, embedder=FakeEmbedder(), generators=FakeGenerators())
+    workspace.documents.ingest([write(tmp_path / "docs" / "heron.md", MEMO)])
+    answer = workspace.answers.ask("Who is the budget owner?")
+    body = workspace.audit.get(answer.audit_id).body
+    assert body["model"]["dtype"] == "bfloat16" and body["model"]["ref"]["dtype"] == "bfloat16"
+
+    models = FakeGenerators()
+    now = Workspace(settings=replace(half, generator=GeneratorConfig()), embedder=FakeEmbedder(), generators=models)
+    result = now.answers.replay(answer.audit_id)
+    assert [config.dtype for config, _ in models.requests] == ["bfloat16"]
+    assert result.identical and result.same_model
+
+
 def test_replay_says_so_when_the_recorded_model_is_not_what_it_was(home, tmp_path):
     workspace = make_index(home, tmp_path)
     answer = workspace.answers.ask("Who is the budget owner?")

@@ -134,3 +134,32 @@ def test_batched_prompts_sharing_a_prefix_compute_it_once_and_decode_as_alone(sm
     assert smollm._batch_new_tokens(rows) == alone
     assert len(prefilled) == len(rows)
     assert sum(prefilled) <= sum(len(ids) for ids, _ in rows) - (len(rows) - 1) * shared
+
+
+@pytest.mark.slow
+def test_a_bfloat16_model_computes_in_bfloat16_and_says_so(smollm):
+    """The opt-in precision: the weights are bfloat16, the identity (and so the audit record and an evaluation
+    run's key) names it, and its answers are as reproducible as float32's — the same text every time, streamed or
+    not, and the same batch decodes to the same tokens every time (not necessarily a lone decode's: see
+    generate_batch)."""
+    import torch
+
+    half = LocalGenerator(dtype="bfloat16")
+    _, model, _ = half._load()
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+    assert half.identity.extra == {"dtype": "bfloat16"} and half.identity.dtype == "bfloat16"
+    assert smollm.identity.extra == {} and smollm.identity.dtype == "float32"
+    assert half.identity.model_hash == smollm.identity.model_hash  # the same weights, computed otherwise
+    messages = [{"role": "user", "content": "Name a colour."}]
+    params = GenerationParams(max_new_tokens=12)
+    first = half.generate(messages, params)
+    assert first.text and first.text == half.generate(messages, params).text
+    assert "".join(half.stream(messages, params)).strip() == first.text
+    requests = [([{"role": "user", "content": text}], GenerationParams(max_new_tokens=n, stop=stop))
+                for text, n, stop in BATCH_PROMPTS]
+    assert [g.text for g in half.generate_batch(requests)] == [g.text for g in half.generate_batch(requests)]
+
+
+def test_an_unknown_precision_is_refused_before_anything_loads(tmp_path: Path):
+    with pytest.raises(ModelError, match="model dtype 'int4'"):
+        LocalGenerator(tmp_path / "nope", dtype="int4")

@@ -35,11 +35,17 @@ class ReplayResult:
                 "replayed_chunks": self.replayed_chunks}
 
 
+def _dtype(model: dict) -> str | None:
+    """A record made before ragtune 0.3 names no dtype: a local model then computed in float32."""
+    return model.get("dtype", None if model.get("backend") == "openai" else "float32")
+
+
 def compare(record: AuditRecord, replayed: dict, replayed_model: dict) -> ReplayResult:
     body = record.body
     original_model = body["model"]
     same_model = all(original_model.get(k) == replayed_model.get(k)
-                     for k in ("backend", "model_id", "model_hash", "adapter_hash"))
+                     for k in ("backend", "model_id", "model_hash", "adapter_hash")) and (
+        _dtype(original_model) == _dtype(replayed_model))
     original_chunks = [r["chunk_id"] for r in body["retrieved"]]
     replayed_chunks = [r["chunk_id"] for r in replayed["retrieved"]]
     return ReplayResult(

@@ -111,4 +111,5 @@ def replay_generator(ref: dict, configured: GeneratorConfig, record_id: str) -> 
         raise ModelError(f"audit record {record_id} was answered by {answered_by} but the configured generator is "
                          f"{now}: replay only calls the configured endpoint; configure that one "
                          "(RAGTUNE_BASE_URL) to replay it")
-    return replace(configured, model=ref["model"])
+    # a record made before ragtune 0.3 names no dtype: a local model then computed in float32
+    return replace(configured, model=ref["model"], dtype=ref.get("dtype") or "float32")

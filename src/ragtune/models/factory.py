@@ -21,7 +21,7 @@ def model_generators(device: str | None = None) -> GeneratorFactory:
 
     def build(config: GeneratorConfig, adapter: AdapterRef | None) -> Generator:
         key = (config.model, config.base_url, str(adapter.path) if adapter else None,
-               adapter.adapter_id if adapter else None, device)
+               adapter.adapter_id if adapter else None, device, None if config.base_url else config.dtype)
         if key not in _CACHE:
             if config.base_url:
                 from ragtune.models.openai_server import OpenAIServerGenerator
@@ -31,7 +31,8 @@ def model_generators(device: str | None = None) -> GeneratorFactory:
                 from ragtune.models.local import LocalGenerator
 
                 _CACHE[key] = LocalGenerator(config.model, adapter=adapter.path if adapter else None,
-                                             adapter_id=adapter.adapter_id if adapter else None, device=device)
+                                             adapter_id=adapter.adapter_id if adapter else None, device=device,
+                                             dtype=config.dtype)
         return _CACHE[key]
 
     return build
@@ -40,4 +41,5 @@ def model_generators(device: str | None = None) -> GeneratorFactory:
 def model_ref(config: GeneratorConfig, adapter: AdapterRef | None) -> dict:
     """What replay needs to rebuild the same generator (never the API key)."""
     return {"model": config.model, "base_url": config.base_url, "adapter": str(adapter.path) if adapter else None,
-            "adapter_id": adapter.adapter_id if adapter else None}
+            "adapter_id": adapter.adapter_id if adapter else None,
+            "dtype": None if config.base_url else config.dtype}

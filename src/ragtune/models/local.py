@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from ragtune.config import MODEL_DTYPES
 from ragtune.errors import ModelError
 from ragtune.files import file_sha256
 from ragtune.models.cache import DEFAULT_GENERATOR, DEFAULT_MODEL_ID, converted_model_dir
@@ -56,7 +57,10 @@ class LocalGenerator:
         adapter: Path | None = None,
         adapter_id: str | None = None,
         device: str | None = None,
+        dtype: str = "float32",
     ) -> None:
+        if dtype not in MODEL_DTYPES:
+            raise ModelError(f"model dtype {dtype!r}: must be one of {', '.join(MODEL_DTYPES)}")
         if str(model) == DEFAULT_GENERATOR:
             self.model_dir = converted_model_dir()
             model_id = DEFAULT_MODEL_ID
@@ -77,7 +81,9 @@ class LocalGenerator:
             model_hash=folder_hash(self.model_dir),
             adapter_id=adapter_id or (self.adapter.name if self.adapter else None),
             adapter_hash=folder_hash(self.adapter) if self.adapter else None,
+            extra={} if dtype == "float32" else {"dtype": dtype},
         )
+        self.dtype = dtype
         self._device = device
         self._loaded = None
         self._lock = threading.Lock()
@@ -103,7 +109,8 @@ class LocalGenerator:
                             model = PeftModel.from_pretrained(model, str(self.adapter)).merge_and_unload()
                     except Exception as exc:  # broken folders surface as many exception types
                         raise ModelError(f"could not load model from {self.model_dir}: {exc}") from exc
-                    model.to(device).eval()
+                    # loaded and merged in float32, then cast: the adapter's delta is added at full precision
+                    model.to(device=device, dtype=getattr(torch, self.dtype)).eval()
                     self._loaded = (tokenizer, model, device)
         return self._loaded
 
@@ -157,8 +164,10 @@ class LocalGenerator:
     def generate_batch(self, requests: Sequence[Request]) -> list[Generation]:
         """Greedy decoding of several prompts together (:meth:`_batch_new_tokens`), in batches of at most
         :data:`MAX_BATCH_TOKENS` padded tokens, each row stopping on its own (end of sequence, its stop strings,
-        its ``max_new_tokens``). Every row's tokens equal what :meth:`generate` gives for that prompt alone
-        (tests/models/test_local.py checks it token for token). Sampled or repetition-penalized requests are
+        its ``max_new_tokens``). In float32 every row's tokens equal what :meth:`generate` gives for that prompt
+        alone (tests/models/test_local.py checks it token for token); in bfloat16 some rows differ, since the
+        coarse rounding turns the last-bit differences between a batch's kernels and a lone row's into other
+        tokens (the same batches give the same tokens every time). Sampled or repetition-penalized requests are
         decoded one at a time: a seeded sample depends on the batch it is in, and the penalty would count the
         padding. A row's ``seconds`` is its share of its batch's time."""
         if not (_cache_api() and all(_batchable(params) for _, params in requests)):

@@ -46,10 +46,12 @@ def extractive_reply(messages: Sequence[Message]) -> str:
 
 class FakeGenerator:
     def __init__(self, reply: str | Callable[[Sequence[Message]], str] | None = None, model_id: str = "fake",
-                 adapter_id: str | None = None) -> None:
+                 adapter_id: str | None = None, dtype: str = "float32") -> None:
         self._reply = reply
+        # the precision is named as the local model names it (only when not float32); the replies ignore it
         self.identity = ModelIdentity(backend="fake", model_id=model_id, model_hash="0" * 64, adapter_id=adapter_id,
-                                      adapter_hash=adapter_id and "a" * 64)
+                                      adapter_hash=adapter_id and "a" * 64,
+                                      extra={} if dtype == "float32" else {"dtype": dtype})
         self.calls: list[list[Message]] = []
         self.batches: list[int] = []  # size of each generate_batch call, so tests can check how work was batched
 
@@ -92,8 +94,8 @@ class FakeGenerators:
         self.requests.append((config, adapter))
         if self._shared is not None:
             return self._shared
-        key = (config.model, config.base_url, adapter.adapter_id if adapter else None)
+        key = (config.model, config.base_url, adapter.adapter_id if adapter else None, config.dtype)
         if key not in self._built:
             self._built[key] = FakeGenerator(self._reply, model_id=config.model,
-                                             adapter_id=adapter.adapter_id if adapter else None)
+                                             adapter_id=adapter.adapter_id if adapter else None, dtype=config.dtype)
         return self._built[key]
