@@ -141,9 +141,7 @@ def main() -> int:
         total_items=total_n, one_at_a_time_s=round(total_one, 2), batched_s=round(total_many, 2),
         one_at_a_time_items_per_s=round(total_n / total_one, 4), batched_items_per_s=round(total_n / total_many, 4),
         speedup=round(total_one / total_many, 3), goal=GOAL, verdicts=verdicts,
-        identical_verdict=None if not verdicts else (  # None: not every diagnose condition ran, no verdict
-            verdicts["one_at_a_time"]["verdict"] == verdicts["batched"]["verdict"]
-            and verdicts["one_at_a_time"]["inconclusive"] == verdicts["batched"]["inconclusive"]),
+        identical_verdict=_same_verdict(verdicts, "batched"),
         identical_items=sum(c["identical_items"] for c in results["conditions"].values()))
     results["goal_met"] = results["speedup"] >= GOAL and bool(results["identical_verdict"])
     if "batched_bfloat16" in sides:
@@ -163,6 +161,13 @@ def _same_items(one, other) -> list[bool]:
             for a, b in zip(one.items, other.items, strict=True)]
 
 
+def _same_verdict(verdicts: dict, side: str) -> bool | None:
+    """Whether ``side`` gave one-at-a-time's verdict (None: not every diagnose condition ran, no verdict)."""
+    if side not in verdicts:
+        return None
+    return all(verdicts[side][k] == verdicts["one_at_a_time"][k] for k in ("verdict", "inconclusive"))
+
+
 def _bfloat16_side(conditions, seconds, runs, verdicts, total_one: float) -> dict:
     """The bfloat16 batched side against float32 one at a time: speed, and how many predictions are the float32
     ones (the precision changes answers; the verdict is what must hold)."""
@@ -171,12 +176,9 @@ def _bfloat16_side(conditions, seconds, runs, verdicts, total_one: float) -> dic
                "identical_items": sum(_same_items(runs["one_at_a_time"][c], runs["batched_bfloat16"][c]))}
            for c in conditions}
     total = sum(side.values())
-    verdict = verdicts.get("batched_bfloat16")
     return {"conditions": per, "batched_s": round(total, 2), "speedup": round(total_one / total, 3),
             "identical_items": sum(p["identical_items"] for p in per.values()),
-            "identical_verdict": None if verdict is None else (
-                verdict["verdict"] == verdicts["one_at_a_time"]["verdict"]
-                and verdict["inconclusive"] == verdicts["one_at_a_time"]["inconclusive"])}
+            "identical_verdict": _same_verdict(verdicts, "batched_bfloat16")}
 
 
 def _cpu_bf16() -> bool:

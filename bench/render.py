@@ -326,13 +326,16 @@ def eval_speed_block(payload: dict) -> str:
     verdicts = r["verdicts"]
     if verdicts:
         one, many = verdicts["one_at_a_time"], verdicts["batched"]
-        outcome = (f"Verdict one at a time: {one['verdict']}{' (inconclusive)' if one['inconclusive'] else ''}; "
-                   f"batched: {many['verdict']}{' (inconclusive)' if many['inconclusive'] else ''} — "
+        outcome = (f"Verdict one at a time: {_verdict_label(one)}; batched: {_verdict_label(many)} — "
                    f"{'identical' if r['identical_verdict'] else 'DIFFERENT'}. Speedup {r['speedup']:.2f}x "
                    f"(goal >= {r['goal']:g}x): {check_mark(r['goal_met'])}.")
     else:
         outcome = f"Not every diagnose condition ran, so no verdict. Speedup {r['speedup']:.2f}x."
     return paragraphs(intro, markdown_table(headers, rows, digits=2), outcome, *_eval_speed_bfloat16(r))
+
+
+def _verdict_label(verdict: dict) -> str:
+    return f"{verdict['verdict']}{' (inconclusive)' if verdict['inconclusive'] else ''}"
 
 
 def _eval_speed_bfloat16(r: dict) -> list[str]:
@@ -357,7 +360,7 @@ def _eval_speed_bfloat16(r: dict) -> list[str]:
         outcome = f"Not every diagnose condition ran, so no verdict. Speedup {half['speedup']:.2f}x."
     else:
         verdict = r["verdicts"]["batched_bfloat16"]
-        outcome = (f"Verdict bfloat16 batched: {verdict['verdict']}{' (inconclusive)' if verdict['inconclusive'] else ''}"
+        outcome = (f"Verdict bfloat16 batched: {_verdict_label(verdict)}"
                    f" — {'identical to' if half['identical_verdict'] else 'DIFFERENT from'} float32 one at a time. "
                    f"Speedup {half['speedup']:.2f}x (goal >= {r['goal']:g}x, opt-in precision): "
                    f"{check_mark(r['goal_met_bfloat16'])}.")

@@ -83,7 +83,6 @@ class LocalGenerator:
             adapter_hash=folder_hash(self.adapter) if self.adapter else None,
             extra={} if dtype == "float32" else {"dtype": dtype},
         )
-        self.dtype = dtype
         self._device = device
         self._loaded = None
         self._lock = threading.Lock()
@@ -110,7 +109,7 @@ class LocalGenerator:
                     except Exception as exc:  # broken folders surface as many exception types
                         raise ModelError(f"could not load model from {self.model_dir}: {exc}") from exc
                     # loaded and merged in float32, then cast: the adapter's delta is added at full precision
-                    model.to(device=device, dtype=getattr(torch, self.dtype)).eval()
+                    model.to(device=device, dtype=getattr(torch, self.identity.dtype)).eval()
                     self._loaded = (tokenizer, model, device)
         return self._loaded
 
